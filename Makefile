@@ -1,0 +1,96 @@
+# ctp-connector — developer entry points. `make help` lists them.
+#
+# Node: every target runs with Node >= 24. When the system's Node is older, Node 24 LTS is installed from
+# the npm registry (the platform package `node-<os>-<arch>`) into .tools/ and put first on PATH.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+NODE_VERSION ?= 24.21.0
+TOOLS_DIR := $(CURDIR)/.tools
+DEV_DIR := $(CURDIR)/.dev
+
+# Go toolchains installed in /usr/local/go are not always on PATH.
+export PATH := $(PATH):/usr/local/go/bin
+
+SYSTEM_NODE_OK := $(shell node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 24 ? 0 : 1)' >/dev/null 2>&1 && echo yes)
+ifeq ($(SYSTEM_NODE_OK),yes)
+NODE := $(shell command -v node)
+else
+NODE_OS := $(shell uname -s | tr A-Z a-z)
+NODE_ARCH := $(subst aarch64,arm64,$(subst x86_64,x64,$(shell uname -m)))
+NODE_PKG := node-$(NODE_OS)-$(NODE_ARCH)
+NODE_DIR := $(TOOLS_DIR)/node-$(NODE_VERSION)
+NODE := $(NODE_DIR)/node_modules/$(NODE_PKG)/bin/node
+export PATH := $(dir $(NODE)):$(PATH)
+endif
+
+NPM_STAMP := node_modules/.package-lock.json
+# One jest process: the integration tests share the clusters of the global setup, and the machines have 2 cores.
+JEST := $(NODE) --experimental-vm-modules node_modules/jest/bin/jest.js --runInBand
+JEST_RESULTS := $(CURDIR)/.jest-results.json
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(NODE):
+	@echo "system node is older than 24: installing Node $(NODE_VERSION) into $(NODE_DIR)"
+	mkdir -p $(NODE_DIR)
+	npm install --no-save --no-package-lock --ignore-scripts --prefix $(NODE_DIR) $(NODE_PKG)@$(NODE_VERSION)
+	@$(NODE) --version
+
+.PHONY: node
+node: $(NODE) ## make sure Node >= 24 is available (downloads it into .tools/ if needed)
+
+$(NPM_STAMP): package.json package-lock.json | $(NODE)
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: deps
+deps: $(NPM_STAMP) ## install npm dependencies
+
+.PHONY: tools
+tools: ## build the pinned etcd, kube-apiserver, kube-controller-manager, kubectl and helm (cached in .tools/)
+	TOOLS_DIR=$(TOOLS_DIR) e2e/toolchain/build.sh
+
+.PHONY: build
+build: deps ## compile TypeScript to dist/
+	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.build.json
+
+.PHONY: typecheck
+typecheck: deps ## type-check all TypeScript
+	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
+
+.PHONY: lint
+lint: deps ## eslint and prettier
+	$(NODE) node_modules/eslint/bin/eslint.js .
+	$(NODE) node_modules/prettier/bin/prettier.cjs --check .
+
+.PHONY: test-unit
+test-unit: deps ## unit tests (pure logic, no cluster)
+	$(JEST) --selectProjects unit
+
+.PHONY: test-integration
+test-integration: deps tools ## integration and end-to-end tests against real local clusters
+	$(JEST) --selectProjects integration
+
+.PHONY: test
+test: typecheck lint tools ## typecheck, lint, unit, integration and end-to-end tests
+	rm -f $(JEST_RESULTS)
+	status=0; $(JEST) $(if $(CI),--ci) --json --outputFile=$(JEST_RESULTS) || status=$$?; \
+	  if [ -f $(JEST_RESULTS) ]; then $(NODE) e2e/jest/summary.ts $(JEST_RESULTS) || status=1; fi; \
+	  exit $$status
+
+.PHONY: dev
+dev: deps tools ## run an app cluster and a control-plane cluster locally until Ctrl-C
+	$(NODE) e2e/cli.ts dev --dir $(DEV_DIR)
+
+.PHONY: dev-down
+dev-down: ## stop what `make dev` started and remove its state
+	$(NODE) e2e/cli.ts down --dir $(DEV_DIR)
+
+.PHONY: clean
+clean: ## remove build output (keeps the cached tools)
+	rm -rf dist coverage $(DEV_DIR)

@@ -1,0 +1,125 @@
+// Local clusters from the command line.
+//   node e2e/cli.ts dev  [--dir .dev]   app + control-plane clusters with sample claim APIs, until Ctrl-C
+//   node e2e/cli.ts up   [--dir D] NAME...   just the named clusters, until Ctrl-C
+//   node e2e/cli.ts down [--dir .dev]   stop what `dev`/`up` started in that directory and remove its state
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startEnvironment, stateFile, pidFileName, type Environment } from './harness/environment.ts';
+import { installControlPlaneFixtures, fixturesDir } from './harness/fixtures.ts';
+import { groupAlive, killGroup, recordedPids } from './harness/processes.ts';
+import { waitFor } from './harness/wait.ts';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { dir: { type: 'string', default: '.dev' } },
+});
+const [command, ...rest] = positionals;
+const dir = resolve(values.dir);
+const envDir = join(dir, 'clusters');
+
+async function main(): Promise<void> {
+  switch (command) {
+    case 'dev':
+      return dev();
+    case 'up':
+      if (rest.length === 0) throw new Error('up: name at least one cluster');
+      return up(rest);
+    case 'down':
+      return down();
+    default:
+      throw new Error(`usage: cli.ts dev | up NAME... | down [--dir DIR] (got ${command ?? 'nothing'})`);
+  }
+}
+
+async function dev(): Promise<void> {
+  const env = await start(['app', 'control-plane']);
+  const app = env.cluster('app');
+  const controlPlane = env.cluster('control-plane');
+  await installControlPlaneFixtures(controlPlane);
+  const appKubeconfig = join(dir, 'app.kubeconfig');
+  const cpKubeconfig = join(dir, 'control-plane.kubeconfig');
+  copyFileSync(app.kubeconfigPath, appKubeconfig);
+  copyFileSync(controlPlane.kubeconfigPath, cpKubeconfig);
+  const rel = (p: string) => relative(process.cwd(), p) || p;
+  console.log(`
+Local clusters are running (Ctrl-C stops them; \`make dev-down\` from another terminal does too).
+
+  app            ${app.server}    kubeconfig: ${rel(appKubeconfig)}
+  control-plane  ${controlPlane.server}    kubeconfig: ${rel(cpKubeconfig)}
+
+The control plane serves sample claim APIs (fixtures in ${rel(join(fixturesDir, 'control-plane'))}):
+  kubectl --kubeconfig ${rel(cpKubeconfig)} get crd
+  kubectl --kubeconfig ${rel(cpKubeconfig)} get compositeresourcedefinitions
+  kubectl --kubeconfig ${rel(appKubeconfig)} get ns
+
+kubectl from \`make tools\` is at .tools/bin/kubectl.
+`);
+  await waitForever(env, () => {
+    rmSync(appKubeconfig, { force: true });
+    rmSync(cpKubeconfig, { force: true });
+  });
+}
+
+async function up(names: string[]): Promise<void> {
+  const env = await start(names);
+  for (const c of Object.values(env.clusters)) console.log(`${c.name}\t${c.server}\t${c.kubeconfigPath}`);
+  await waitForever(env, () => undefined);
+}
+
+async function start(names: string[]): Promise<Environment> {
+  if (existsSync(join(envDir, stateFile))) {
+    throw new Error(
+      `${envDir} holds a running environment: run \`make dev-down\` (or cli.ts down --dir ${dir}) first`,
+    );
+  }
+  rmSync(envDir, { recursive: true, force: true });
+  console.log(`starting clusters ${names.join(', ')} in ${envDir} ...`);
+  const started = Date.now();
+  const env = await startEnvironment({ names, dir: envDir });
+  console.log(`clusters ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return env;
+}
+
+/** Keeps the process alive until SIGINT/SIGTERM; the environment stops itself on those signals. */
+function waitForever(env: Environment, cleanup: () => void): Promise<void> {
+  const onSignal = () => {
+    console.log('\nstopping clusters ...');
+    cleanup();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  void env;
+  return new Promise<void>(() => keepAlive);
+}
+
+async function down(): Promise<void> {
+  const path = join(envDir, stateFile);
+  if (!existsSync(path) && !existsSync(join(envDir, pidFileName))) {
+    console.log(`nothing running in ${envDir}`);
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  const state = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { pid?: number }) : {};
+  // Ask the owning harness to stop first: it stops the clusters in order and removes its directory.
+  if (state.pid !== undefined) {
+    try {
+      process.kill(state.pid, 'SIGTERM');
+    } catch {
+      // already gone; the leftovers are handled below
+    }
+  }
+  const pids = recordedPids(join(envDir, pidFileName));
+  await waitFor(() => (pids.some(groupAlive) ? undefined : true), {
+    timeoutMs: 20_000,
+    what: 'clusters to stop',
+  }).catch(() => pids.forEach((p) => killGroup(p, 'SIGKILL')));
+  rmSync(dir, { recursive: true, force: true });
+  console.log(`stopped ${pids.length} processes and removed ${dir}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,39 @@
+// The app + control-plane environment that jest's global setup starts once for all integration tests.
+import { readFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { KubectlTarget } from './kubectl.ts';
+
+export interface SharedCluster extends KubectlTarget {
+  name: string;
+  server: string;
+  servingCAPem: string;
+}
+
+export interface SharedEnvironment {
+  dir: string;
+  clusters: Record<string, SharedCluster>;
+}
+
+/** Environment variable naming the JSON file that describes the shared environment. */
+export const sharedEnvironmentVariable = 'CTP_E2E_ENVIRONMENT';
+
+export function sharedEnvironment(): SharedEnvironment {
+  const path = process.env[sharedEnvironmentVariable];
+  if (!path)
+    throw new Error(
+      `${sharedEnvironmentVariable} is not set: integration tests run through jest's global setup`,
+    );
+  return JSON.parse(readFileSync(path, 'utf8')) as SharedEnvironment;
+}
+
+export function sharedCluster(name: 'app' | 'control-plane'): SharedCluster {
+  const cluster = sharedEnvironment().clusters[name];
+  if (!cluster) throw new Error(`the shared environment has no cluster ${name}`);
+  return cluster;
+}
+
+export function kubeConfigFor(cluster: { kubeconfigPath: string }): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.kubeconfigPath);
+  return kc;
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Builds the pinned Kubernetes test binaries from the wrapper Go modules beside this script and caches them
+# by version under $TOOLS_DIR (default .tools). The version of each component is read from its go.mod, so the
+# go.mod/go.sum pair is the single pin. Binaries found in $KUBEBUILDER_ASSETS are used instead of building.
+#
+#   build.sh            build everything missing
+#   build.sh kubernetes build one component (kubernetes | etcd | helm)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+tools=${TOOLS_DIR:-$root/.tools}
+bin="$tools/bin"
+mkdir -p "$bin"
+
+# The machines ship Go in /usr/local/go without always putting it on PATH.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
+command -v go >/dev/null 2>&1 || { echo "build.sh: a Go toolchain (>= 1.24) is needed to build the test clusters, or set KUBEBUILDER_ASSETS" >&2; exit 1; }
+
+# module_version DIR MODULE: the version DIR/go.mod requires of MODULE.
+module_version() {
+  (cd "$here/$1" && go list -m -f '{{.Version}}' "$2")
+}
+
+# from_assets NAME: link NAME from KUBEBUILDER_ASSETS when the user provides it.
+from_assets() {
+  local name=$1
+  if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/$name" ]; then
+    ln -sfn "$KUBEBUILDER_ASSETS/$name" "$bin/$name"
+    echo "using $name from KUBEBUILDER_ASSETS ($KUBEBUILDER_ASSETS)"
+    return 0
+  fi
+  return 1
+}
+
+# go_build COMPONENT VERSION LDFLAGS PACKAGE...: build PACKAGEs of the wrapper module COMPONENT into the
+# version-keyed cache and link them into $bin. Skips the build when every binary is already cached.
+go_build() {
+  local component=$1 version=$2 ldflags=$3
+  shift 3
+  local out="$tools/$component/$version" missing=()
+  for pkg in "$@"; do
+    local name=${pkg##*/}
+    [ "$name" = v3 ] && name=etcd   # go.etcd.io/etcd/server/v3 builds the etcd binary
+    if from_assets "$name"; then continue; fi
+    if [ ! -x "$out/$name" ]; then missing+=("$pkg"); fi
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "building $component $version: ${missing[*]##*/}"
+    local start=$SECONDS tmp="$out.tmp"
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    for pkg in "${missing[@]}"; do
+      local name=${pkg##*/}
+      [ "$name" = v3 ] && name=etcd
+      (cd "$here/$component" && CGO_ENABLED=0 go build -trimpath \
+        -tags=selinux,notest,grpcnotrace -ldflags "-s -w $ldflags" -o "$tmp/$name" "$pkg")
+    done
+    mkdir -p "$out" && mv "$tmp"/* "$out/" && rmdir "$tmp"
+    echo "built $component $version in $((SECONDS - start))s"
+  fi
+  for pkg in "$@"; do
+    local name=${pkg##*/}
+    [ "$name" = v3 ] && name=etcd
+    [ -x "$out/$name" ] && ln -sfn "$out/$name" "$bin/$name"
+  done
+  return 0
+}
+
+build_kubernetes() {
+  local v minor
+  v=$(module_version kubernetes k8s.io/kubernetes)
+  minor=${v#v1.}; minor=${minor%%.*}
+  local stamp="" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    # No commit is known for a module build; leave it empty rather than the unexpanded "$Format:%H$".
+    stamp+=" -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.gitCommit="
+  done
+  go_build kubernetes "$v" "$stamp" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
+}
+
+build_etcd() {
+  local v
+  v=$(module_version etcd go.etcd.io/etcd/server/v3)
+  go_build etcd "$v" "" go.etcd.io/etcd/server/v3
+}
+
+build_helm() {
+  local v
+  v=$(module_version helm helm.sh/helm/v4)
+  go_build helm "$v" "-X helm.sh/helm/v4/internal/version.version=$v" helm.sh/helm/v4/cmd/helm
+}
+
+components=("$@")
+[ ${#components[@]} -gt 0 ] || components=(etcd kubernetes helm)
+for c in "${components[@]}"; do
+  case $c in
+    kubernetes|etcd|helm) "build_$c" ;;
+    *) echo "build.sh: unknown component $c (kubernetes | etcd | helm)" >&2; exit 2 ;;
+  esac
+done
