@@ -59,6 +59,10 @@ tools: ## build the pinned etcd, kube-apiserver, kube-controller-manager, kubect
 build: deps ## compile TypeScript to dist/
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.build.json
 
+.PHONY: crds
+crds: deps ## regenerate crds/ from the zod schema
+	$(NODE) operator/src/api/write-crds.ts
+
 .PHONY: typecheck
 typecheck: deps ## type-check all TypeScript
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json --noEmit

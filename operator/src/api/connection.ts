@@ -1,0 +1,270 @@
+// The ControlPlaneConnection API (connect.ctp.dev/v1alpha1). This zod schema is the single source of truth: the
+// operator validates with it, and crds/ is generated from it (see crd.ts), CEL rules included.
+import { z } from 'zod';
+
+export const group = 'connect.ctp.dev';
+export const version = 'v1alpha1';
+export const apiVersion = `${group}/${version}`;
+export const kind = 'ControlPlaneConnection';
+export const plural = 'controlplaneconnections';
+export const singular = 'controlplaneconnection';
+export const shortNames = ['ctpc'];
+export const categories = ['ctp-connector'];
+
+const dnsLabel = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower case alphanumerics and "-")');
+const dnsSubdomain = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS-1123 subdomain');
+const secretKey = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret data key');
+
+const immutable = (what: string) => ({
+  'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: `${what} is immutable` }],
+});
+
+export const secretKeyRefSchema = (defaultKey: string) =>
+  z.object({
+    namespace: dnsLabel.meta({ description: 'Namespace of the Secret in this (the app) cluster.' }),
+    name: dnsSubdomain.meta({ description: 'Name of the Secret.' }),
+    key: secretKey
+      .default(defaultKey)
+      .meta({ description: `Key in the Secret's data. Default "${defaultKey}".` }),
+  });
+
+export const controlPlaneSchema = z
+  .object({
+    kubeconfigSecretRef: secretKeyRefSchema('value').optional().meta({
+      description:
+        'A Secret holding a kubeconfig for the control plane (the Flux and Cluster API convention: key "value").',
+    }),
+    server: z
+      .string()
+      .regex(/^https:\/\/[^\s/]+(\/.*)?$/, 'must be an https:// URL')
+      .max(2048)
+      .optional()
+      .meta({ description: 'URL of the control plane kube-apiserver, with caBundle and tokenSecretRef.' }),
+    caBundle: z.string().max(65536).optional().meta({
+      description:
+        'PEM CA bundle that signs the server certificate (plain or base64). Default: system roots.',
+    }),
+    tokenSecretRef: secretKeyRefSchema('token')
+      .optional()
+      .meta({ description: 'A Secret holding a bearer token for the control plane, with server.' }),
+  })
+  // The same rules as the CEL below, for specs that reach the operator without the CRD's validation.
+  .refine((cp) => (cp.kubeconfigSecretRef === undefined) !== (cp.server === undefined), {
+    message: 'set exactly one of kubeconfigSecretRef or server',
+  })
+  .refine((cp) => (cp.server === undefined) === (cp.tokenSecretRef === undefined), {
+    message: 'server and tokenSecretRef go together',
+  })
+  .meta({
+    description:
+      'How to reach the control plane: kubeconfigSecretRef, or server + tokenSecretRef (+ caBundle).',
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.kubeconfigSecretRef) != has(self.server)',
+        message: 'set exactly one of kubeconfigSecretRef or server',
+      },
+      {
+        rule: 'has(self.server) == has(self.tokenSecretRef)',
+        message: 'server and tokenSecretRef go together',
+      },
+      { rule: '!has(self.caBundle) || has(self.server)', message: 'caBundle goes with server' },
+    ],
+  });
+
+const apiSelectorSchema = z.object({
+  group: dnsSubdomain.meta({ description: 'API group of the claim, e.g. platform.example.org.' }),
+  kind: z
+    .string()
+    .regex(/^[A-Z][A-Za-z0-9]*$/, 'must be a Kind (CamelCase)')
+    .max(63)
+    .optional()
+    .meta({ description: 'Kind within the group; all kinds of the group when empty.' }),
+});
+
+export const apisSchema = z.object({
+  discovery: z.enum(['Crossplane', 'None']).default('Crossplane').meta({
+    description:
+      "Crossplane: serve every claim API (v1 claims, v2 namespaced XRs) of the control plane's XRDs. None: serve nothing.",
+  }),
+  include: z
+    .array(apiSelectorSchema)
+    .max(256)
+    .optional()
+    .meta({ description: 'When set, serve only APIs matching one of these.' }),
+  exclude: z
+    .array(apiSelectorSchema)
+    .max(256)
+    .optional()
+    .meta({ description: 'Never serve APIs matching one of these (applies after include).' }),
+});
+
+const quantity = z
+  .union([z.string(), z.number()])
+  .meta({ 'x-kubernetes-int-or-string': true, description: 'A resource quantity.' });
+
+export const proxySchema = z.object({
+  replicas: z.number().int().min(1).max(20).default(2).meta({ description: 'Proxy replicas. Default 2.' }),
+  image: z
+    .string()
+    .min(1)
+    .max(512)
+    .optional()
+    .meta({ description: "Proxy image; default: the operator's own." }),
+  resources: z
+    .object({
+      requests: z.record(z.string(), quantity).optional(),
+      limits: z.record(z.string(), quantity).optional(),
+    })
+    .optional()
+    .meta({ description: 'Compute resources of a proxy container.' }),
+  nodeSelector: z.record(z.string(), z.string()).optional(),
+  tolerations: z
+    .array(z.looseObject({}))
+    .max(64)
+    .optional()
+    .meta({ description: 'Pod tolerations (core/v1 Toleration).' }),
+  priorityClassName: z.string().max(253).optional(),
+});
+
+export const credentialsSchema = z.object({
+  mode: z
+    .enum(['Scoped', 'Passthrough'])
+    .default('Scoped')
+    .meta({
+      description:
+        'Scoped: mint a ServiceAccount limited to targetNamespace in the control plane and keep a short-lived, ' +
+        'rotated token for the proxy. Passthrough: hand the given credential to the proxy as is.',
+    }),
+  tokenTTLSeconds: z
+    .number()
+    .int()
+    .min(600)
+    .max(86400)
+    .default(3600)
+    .meta({ description: 'Lifetime of Scoped tokens; they are rotated well before expiry. Default 3600.' }),
+});
+
+export const specSchema = z
+  .object({
+    controlPlane: controlPlaneSchema,
+    targetNamespace: dnsLabel.meta({
+      description: 'Control-plane namespace that holds every claim of this cluster. Immutable.',
+      ...immutable('targetNamespace'),
+    }),
+    clusterID: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be alphanumerics, "-", "_" or "."')
+      .optional()
+      .meta({
+        description:
+          "Identity of this cluster in claim names and labels. Default: the UID of this cluster's kube-system " +
+          'namespace. Immutable once set: changing it would orphan every claim.',
+      }),
+    credentials: credentialsSchema.prefault({}),
+    apis: apisSchema.prefault({}),
+    proxy: proxySchema.prefault({}),
+    deletionPolicy: z
+      .enum(['Migrate', 'Detach', 'Delete'])
+      .default('Migrate')
+      .meta({
+        description:
+          'On deletion: Migrate hands the claims over to the control plane, Detach leaves them for a later ' +
+          'connection with the same clusterID, Delete deletes them.',
+      }),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: '!has(oldSelf.clusterID) || (has(self.clusterID) && self.clusterID == oldSelf.clusterID)',
+        message: 'clusterID is immutable once set',
+      },
+    ],
+  });
+
+export const conditionSchema = z.object({
+  type: z.string().max(316),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string().max(1024),
+  message: z.string().max(32768).optional(),
+  lastTransitionTime: z.string().meta({ format: 'date-time' }),
+  observedGeneration: z.number().int().min(0).optional(),
+});
+
+export const servedAPISchema = z.object({
+  group: z.string(),
+  version: z.string(),
+  kinds: z.array(z.string()),
+  apiService: z.string(),
+  available: z.boolean(),
+});
+
+export const statusSchema = z.object({
+  observedGeneration: z.number().int().optional(),
+  conditions: z
+    .array(conditionSchema)
+    .optional()
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+  clusterID: z.string().optional(),
+  controlPlane: z.object({ server: z.string().optional(), version: z.string().optional() }).optional(),
+  servedAPIs: z.number().int().optional().meta({ description: 'Number of claim group/versions served.' }),
+  apis: z.array(servedAPISchema).optional(),
+  credentials: z
+    .object({ mode: z.string().optional(), expiresAt: z.string().meta({ format: 'date-time' }).optional() })
+    .optional(),
+  proxy: z
+    .object({ replicas: z.number().int().optional(), readyReplicas: z.number().int().optional() })
+    .optional(),
+});
+
+export type ControlPlaneConnectionSpec = z.infer<typeof specSchema>;
+export type ControlPlaneConnectionStatus = z.infer<typeof statusSchema>;
+export type Condition = z.infer<typeof conditionSchema>;
+
+export interface ControlPlaneConnection {
+  apiVersion: typeof apiVersion;
+  kind: typeof kind;
+  metadata: {
+    name: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    deletionTimestamp?: string;
+    finalizers?: string[];
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: unknown;
+  status?: ControlPlaneConnectionStatus;
+}
+
+/**
+ * Validates a spec as the operator sees it (after the API server's own validation and defaulting). Returns the
+ * defaulted spec, or a precise message naming each offending field.
+ */
+export function parseSpec(
+  spec: unknown,
+): { ok: true; spec: ControlPlaneConnectionSpec } | { ok: false; message: string } {
+  const result = specSchema.safeParse(spec);
+  if (result.success) return { ok: true, spec: result.data };
+  const message = result.error.issues
+    .map(
+      (issue) =>
+        `spec${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}: ${issue.message}`,
+    )
+    .join('; ');
+  return { ok: false, message };
+}
