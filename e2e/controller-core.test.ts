@@ -1,0 +1,96 @@
+// The operator's controller core against a real kube-apiserver: the pooled client, and an informer that
+// survives the apiserver going away (client-node's own informer would stop for good).
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { supervisedInformer, type InformerEvent } from '../operator/src/controller/informer.ts';
+import { isNotFound, kubeClient, pooledKubeConfig, type KubeClient } from '../operator/src/kube/client.ts';
+import { createLogger } from '../operator/src/log.ts';
+import { startEnvironment, type Environment } from './harness/environment.ts';
+import { waitFor } from './harness/wait.ts';
+
+const log = createLogger({ level: 'silent' });
+const ns = 'core-test';
+
+describe('controller core on a real apiserver', () => {
+  let env: Environment;
+  let client: KubeClient;
+
+  beforeAll(async () => {
+    env = await startEnvironment({ names: ['core'], handleSignals: false });
+    const kc = pooledKubeConfig((k) => k.loadFromFile(env.cluster('core').kubeconfigPath));
+    client = kubeClient(kc);
+    await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
+  });
+
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it('reports API errors with the server Status and the request', async () => {
+    const err = await client
+      .request('GET', `/api/v1/namespaces/${ns}/configmaps/missing`)
+      .catch((e: unknown) => e);
+    expect(isNotFound(err)).toBe(true);
+    expect(String(err)).toBe(
+      `KubeApiError: GET /api/v1/namespaces/${ns}/configmaps/missing: 404 NotFound: configmaps "missing" not found`,
+    );
+  });
+
+  it('keeps delivering events after the apiserver restarts', async () => {
+    const events: [InformerEvent, string][] = [];
+    const errors: unknown[] = [];
+    const informer = supervisedInformer<V1ConfigMap>({
+      client,
+      path: `/api/v1/namespaces/${ns}/configmaps`,
+      labelSelector: 'test=informer',
+      log,
+      onEvent: (event, obj) => events.push([event, obj.metadata?.name ?? '']),
+      onError: (err) => errors.push(err),
+      minBackoffMs: 200,
+      maxBackoffMs: 1_000,
+    });
+    const create = (name: string, labels: Record<string, string>) =>
+      client.request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+        body: { metadata: { name, labels }, data: { a: '1' } },
+      });
+    try {
+      await create('before-start', { test: 'informer' });
+      await create('other-label', { test: 'other' });
+      await informer.start();
+      expect(informer.synced()).toBe(true);
+      expect(informer.list().map((o) => o.metadata?.name)).toEqual(['before-start']);
+
+      await create('while-running', { test: 'informer' });
+      await waitFor(() => (informer.get('while-running', ns) ? true : undefined), {
+        timeoutMs: 10_000,
+        what: 'add event',
+      });
+
+      const core = env.cluster('core');
+      await core.stopAPIServer();
+      await waitFor(() => (errors.length > 0 ? true : undefined), {
+        timeoutMs: 60_000,
+        what: 'the watch to fail',
+      });
+      await core.startAPIServer();
+
+      await create('after-restart', { test: 'informer' });
+      await client.request('DELETE', `/api/v1/namespaces/${ns}/configmaps/before-start`);
+      await waitFor(
+        () => (informer.get('after-restart', ns) && !informer.get('before-start', ns) ? true : undefined),
+        { timeoutMs: 60_000, what: 'events after the restart' },
+      );
+      expect(events).toEqual(
+        expect.arrayContaining([
+          ['add', 'before-start'],
+          ['add', 'while-running'],
+          ['add', 'after-restart'],
+          ['delete', 'before-start'],
+        ]),
+      );
+      expect(events.map(([, name]) => name)).not.toContain('other-label');
+    } finally {
+      await informer.stop();
+    }
+  });
+});

@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from '@jest/globals';
+import { createWorkQueue, exponentialBackoff } from './workqueue.ts';
+
+describe('work queue', () => {
+  it('collapses duplicate adds of a waiting key', async () => {
+    const q = createWorkQueue();
+    q.add('a');
+    q.add('b');
+    q.add('a');
+    expect(q.len()).toBe(2);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+  });
+
+  it('never hands out a key while it is being processed, and requeues it once afterwards', async () => {
+    const q = createWorkQueue();
+    q.add('a');
+    const key = await q.get();
+    q.add('a');
+    q.add('a');
+    expect(q.len()).toBe(0); // held back while processing
+    let second: string | undefined;
+    void q.get().then((k) => (second = k));
+    await sleep(5);
+    expect(second).toBeUndefined();
+    q.done(key!);
+    await sleep(0);
+    expect(second).toBe('a');
+    q.done('a');
+    expect(q.len()).toBe(0);
+  });
+
+  it('wakes a waiting worker on add', async () => {
+    const q = createWorkQueue();
+    const pending = q.get();
+    q.add('x');
+    expect(await pending).toBe('x');
+  });
+
+  it('delays addAfter and keeps the earliest of several delays', async () => {
+    const q = createWorkQueue();
+    q.addAfter('a', 200);
+    q.addAfter('a', 20);
+    q.addAfter('a', 500);
+    const start = performance.now();
+    expect(await q.get()).toBe('a');
+    const waited = performance.now() - start;
+    expect(waited).toBeGreaterThanOrEqual(15);
+    expect(waited).toBeLessThan(190);
+  });
+
+  it('backs off exponentially per key and forgets on success', () => {
+    const limiter = exponentialBackoff(10, 1000);
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map(() => limiter.when('k'))).toEqual([
+      10, 20, 40, 80, 160, 320, 640, 1000,
+    ]);
+    expect(limiter.when('other')).toBe(10);
+    expect(limiter.retries('k')).toBe(8);
+    limiter.forget('k');
+    expect(limiter.when('k')).toBe(10);
+  });
+
+  it('releases waiting workers on shutdown and ignores later adds', async () => {
+    const q = createWorkQueue();
+    const pending = q.get();
+    q.shutDown();
+    expect(await pending).toBeUndefined();
+    q.add('late');
+    expect(q.len()).toBe(0);
+    expect(await q.get()).toBeUndefined();
+  });
+});

@@ -1,0 +1,141 @@
+// A keyed work queue with controller-runtime's semantics: a key waiting in the queue is held once however often it
+// is added; a key being processed is never handed out again until done() — an add meanwhile marks it dirty and it
+// is queued again afterwards; failures are retried with per-key exponential backoff; delayed adds for requeues.
+
+export interface RateLimiter {
+  /** Delay before the next retry of key, counting this failure. */
+  when(key: string): number;
+  /** Forget the failure history of key (after a success). */
+  forget(key: string): void;
+  retries(key: string): number;
+}
+
+/** Per-key exponential backoff: base·2^failures, capped (client-go's ItemExponentialFailureRateLimiter). */
+export function exponentialBackoff(baseMs = 5, maxMs = 300_000): RateLimiter {
+  const failures = new Map<string, number>();
+  return {
+    when(key) {
+      const n = failures.get(key) ?? 0;
+      failures.set(key, n + 1);
+      return Math.min(maxMs, baseMs * 2 ** Math.min(n, 40));
+    },
+    forget(key) {
+      failures.delete(key);
+    },
+    retries(key) {
+      return failures.get(key) ?? 0;
+    },
+  };
+}
+
+export interface QueueObserver {
+  depth(n: number): void;
+  added(): void;
+  retried(): void;
+  /** Time the key waited in the queue before a worker took it. */
+  waited(seconds: number): void;
+}
+
+export interface WorkQueue {
+  add(key: string): void;
+  addAfter(key: string, delayMs: number): void;
+  addRateLimited(key: string): void;
+  forget(key: string): void;
+  retries(key: string): number;
+  /** Resolves with the next key, or undefined once the queue is shut down and drained of waiters. */
+  get(): Promise<string | undefined>;
+  done(key: string): void;
+  len(): number;
+  shutDown(): void;
+  readonly shuttingDown: boolean;
+}
+
+const noObserver: QueueObserver = { depth() {}, added() {}, retried() {}, waited() {} };
+
+export function createWorkQueue(
+  limiter: RateLimiter = exponentialBackoff(),
+  observer: QueueObserver = noObserver,
+): WorkQueue {
+  const queue: string[] = [];
+  const queuedAt = new Map<string, number>();
+  const dirty = new Set<string>();
+  const processing = new Set<string>();
+  const timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  const waiters: ((key: string | undefined) => void)[] = [];
+  let shuttingDown = false;
+
+  const push = (key: string) => {
+    const waiter = waiters.shift();
+    if (waiter) {
+      processing.add(key);
+      dirty.delete(key);
+      observer.waited(0);
+      waiter(key);
+      return;
+    }
+    queue.push(key);
+    queuedAt.set(key, performance.now());
+    observer.depth(queue.length);
+  };
+
+  const add = (key: string) => {
+    if (shuttingDown || dirty.has(key)) return;
+    observer.added();
+    dirty.add(key);
+    if (processing.has(key)) return; // queued again by done()
+    push(key);
+  };
+
+  const addAfter = (key: string, delayMs: number) => {
+    if (shuttingDown) return;
+    if (delayMs <= 0) return add(key);
+    const at = Date.now() + delayMs;
+    const existing = timers.get(key);
+    if (existing && existing.at <= at) return; // an earlier wake-up is already planned
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      timers.delete(key);
+      add(key);
+    }, delayMs);
+    timer.unref();
+    timers.set(key, { at, timer });
+  };
+
+  return {
+    add,
+    addAfter,
+    addRateLimited(key) {
+      observer.retried();
+      addAfter(key, limiter.when(key));
+    },
+    forget: (key) => limiter.forget(key),
+    retries: (key) => limiter.retries(key),
+    get() {
+      const key = queue.shift();
+      if (key !== undefined) {
+        processing.add(key);
+        dirty.delete(key);
+        observer.depth(queue.length);
+        observer.waited((performance.now() - (queuedAt.get(key) ?? performance.now())) / 1000);
+        queuedAt.delete(key);
+        return Promise.resolve(key);
+      }
+      if (shuttingDown) return Promise.resolve(undefined);
+      return new Promise((resolve) => waiters.push(resolve));
+    },
+    done(key) {
+      processing.delete(key);
+      if (dirty.has(key)) push(key);
+    },
+    len: () => queue.length,
+    shutDown() {
+      shuttingDown = true;
+      for (const { timer } of timers.values()) clearTimeout(timer);
+      timers.clear();
+      for (const waiter of waiters.splice(0)) waiter(undefined);
+    },
+    get shuttingDown() {
+      return shuttingDown;
+    },
+  };
+}

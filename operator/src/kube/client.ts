@@ -1,0 +1,169 @@
+// Raw JSON access to a kube-apiserver on top of @kubernetes/client-node's KubeConfig (credentials, exec plugins,
+// token files), with one pooled HTTP/1.1 connection set per cluster instead of a new connection per request, a
+// deadline on every call, and errors that carry the request and the server's metav1.Status.
+import { KubeConfig, RequestContext, type HttpMethod } from '@kubernetes/client-node';
+import { Agent, request } from 'undici';
+
+export interface Status {
+  kind?: 'Status';
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: { reason?: string; message?: string; field?: string }[];
+  };
+}
+
+/** A failed API call: HTTP status, the server's Status (when it sent one) and what was asked. */
+export class KubeApiError extends Error {
+  readonly code: number;
+  readonly status: Status | undefined;
+  readonly reason: string | undefined;
+  constructor(method: string, path: string, code: number, status: Status | undefined, body: string) {
+    const detail = status?.message ?? body.slice(0, 200);
+    super(`${method} ${path}: ${code}${status?.reason ? ` ${status.reason}` : ''}: ${detail}`);
+    this.name = 'KubeApiError';
+    this.code = code;
+    this.status = status;
+    this.reason = status?.reason;
+  }
+}
+
+export const isNotFound = (err: unknown): boolean => err instanceof KubeApiError && err.code === 404;
+export const isConflict = (err: unknown): boolean => err instanceof KubeApiError && err.code === 409;
+export const isForbidden = (err: unknown): boolean => err instanceof KubeApiError && err.code === 403;
+
+/**
+ * A KubeConfig whose requests — the generated clients', Watch's and ours — share one keep-alive HTTP/1.1 pool.
+ * client-node otherwise builds a new undici Agent, and so a new TLS connection, for every request.
+ */
+export class PooledKubeConfig extends KubeConfig {
+  private pool: Promise<Agent> | undefined;
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    context.setDispatcher(await this.dispatcher());
+  }
+
+  dispatcher(): Promise<Agent> {
+    this.pool ??= (async () => {
+      const tls: {
+        ca?: string | Buffer | (string | Buffer)[];
+        cert?: string | Buffer | (string | Buffer)[];
+        key?: string | Buffer | (string | Buffer)[];
+        servername?: string;
+        rejectUnauthorized?: boolean;
+      } = {};
+      await super.applyToHTTPSOptions(tls);
+      return new Agent({
+        allowH2: false,
+        connections: 32,
+        keepAliveTimeout: 30_000,
+        headersTimeout: 60_000,
+        bodyTimeout: 0, // watches stream for minutes; callers bound their own requests
+        connect: {
+          ca: tls.ca,
+          cert: tls.cert,
+          key: tls.key,
+          servername: tls.servername,
+          rejectUnauthorized: tls.rejectUnauthorized ?? true,
+        },
+      });
+    })();
+    return this.pool;
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await (await pool)?.close();
+  }
+}
+
+export function pooledKubeConfig(load: (kc: KubeConfig) => void): PooledKubeConfig {
+  const kc = new PooledKubeConfig();
+  load(kc);
+  return kc;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Default application/json; application/apply-patch+yaml for server-side apply, etc. */
+  contentType?: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+}
+
+export interface KubeClient {
+  readonly kubeConfig: KubeConfig;
+  readonly server: string;
+  request<T = unknown>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
+}
+
+const defaultTimeoutMs = 30_000;
+
+export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeClient {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const server = cluster.server.replace(/\/+$/, '');
+  return {
+    kubeConfig: kc,
+    server,
+    async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
+      const url = new URL(server + path);
+      for (const [k, v] of Object.entries(options.query ?? {}))
+        if (v !== undefined) url.searchParams.set(k, String(v));
+      const context = new RequestContext(url.toString(), method);
+      await kc.applySecurityAuthentication(context);
+      const headers: Record<string, string> = {
+        ...context.getHeaders(),
+        accept: 'application/json',
+        'user-agent': userAgent,
+        ...options.headers,
+      };
+      let body: string | undefined;
+      if (options.body !== undefined) {
+        body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+        headers['content-type'] = options.contentType ?? 'application/json';
+      }
+      const deadline = AbortSignal.timeout(options.timeoutMs ?? defaultTimeoutMs);
+      const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+      const pathForErrors = `${url.pathname}${url.search}`;
+      let res;
+      try {
+        res = await request(url, { method, headers, body, signal, dispatcher: context.getDispatcher() });
+      } catch (err) {
+        throw new Error(`${method} ${pathForErrors}: ${describeNetworkError(err)}`, { cause: err });
+      }
+      const text = await res.body.text();
+      if (res.statusCode >= 400) {
+        throw new KubeApiError(method, pathForErrors, res.statusCode, parseStatus(text), text);
+      }
+      return (text.length > 0 ? JSON.parse(text) : undefined) as T;
+    },
+  };
+}
+
+function parseStatus(text: string): Status | undefined {
+  try {
+    const parsed = JSON.parse(text) as Status;
+    return parsed && parsed.kind === 'Status' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A short, human reason for a transport failure (undici nests the useful part in `cause`). */
+export function describeNetworkError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.name === 'TimeoutError') return 'timed out';
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+  return err.message;
+}
