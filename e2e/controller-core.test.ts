@@ -23,6 +23,7 @@ describe('controller core on a real apiserver', () => {
   });
 
   afterAll(async () => {
+    await client?.close();
     await env?.stop();
   });
 

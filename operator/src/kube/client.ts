@@ -104,6 +104,8 @@ export interface KubeClient {
   readonly kubeConfig: KubeConfig;
   readonly server: string;
   request<T = unknown>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
+  /** Closes pooled connections (when the KubeConfig pools them). */
+  close(): Promise<void>;
 }
 
 const defaultTimeoutMs = 30_000;
@@ -115,6 +117,7 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
   return {
     kubeConfig: kc,
     server,
+    close: () => (kc instanceof PooledKubeConfig ? kc.close() : Promise.resolve()),
     async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
       const url = new URL(server + path);
       for (const [k, v] of Object.entries(options.query ?? {}))
