@@ -44,8 +44,10 @@ $(NODE):
 .PHONY: node
 node: $(NODE) ## make sure Node >= 24 is available (downloads it into .tools/ if needed)
 
+# `npm install` rather than `npm ci`: it follows the lock file too, but tolerates optional platform packages
+# (other OSes' native builds) that a registry mirror does not carry, which `npm ci` rejects as out of sync.
 $(NPM_STAMP): package.json package-lock.json | $(NODE)
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@touch $@
 
 .PHONY: deps

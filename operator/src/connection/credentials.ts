@@ -1,0 +1,231 @@
+// The control-plane credential of a connection: read from the app cluster (a kubeconfig Secret, or server + CA +
+// token Secret), checked, and turned into a client. Failures are classified into condition reasons, and marked
+// stalled when only a human can fix them.
+import { KubeConfig } from '@kubernetes/client-node';
+import type { ControlPlaneConnectionSpec } from '../api/connection.ts';
+import {
+  describeNetworkError,
+  KubeApiError,
+  kubeClient,
+  PooledKubeConfig,
+  type KubeClient,
+} from '../kube/client.ts';
+import { get, type KubeObject } from '../kube/resources.ts';
+
+/** A failure that becomes a condition: a CamelCase reason, a message for humans, and whether to stall. */
+export class ConditionError extends Error {
+  readonly reason: string;
+  readonly stalled: boolean;
+  constructor(reason: string, message: string, stalled: boolean) {
+    super(message);
+    this.name = 'ConditionError';
+    this.reason = reason;
+    this.stalled = stalled;
+  }
+}
+
+/** What the proxy needs to reach the control plane; secret material, never logged. */
+export interface Credential {
+  server: string;
+  caPem?: string;
+  insecureSkipTLSVerify?: boolean;
+  token?: string;
+  clientCertPem?: string;
+  clientKeyPem?: string;
+}
+
+type SecretObject = KubeObject & { data?: Record<string, string> };
+
+async function readSecretKey(
+  app: KubeClient,
+  ref: { namespace: string; name: string; key: string },
+): Promise<string> {
+  const secret = await get<SecretObject>(app, { apiVersion: 'v1', kind: 'Secret', metadata: ref });
+  const where = `Secret ${ref.namespace}/${ref.name}`;
+  if (!secret) throw new ConditionError('CredentialsNotFound', `${where} not found`, false);
+  const value = secret.data?.[ref.key];
+  if (value === undefined) {
+    const keys = Object.keys(secret.data ?? {});
+    throw new ConditionError(
+      'CredentialsInvalid',
+      `${where} has no key "${ref.key}" (keys: ${keys.length ? keys.join(', ') : 'none'})`,
+      true,
+    );
+  }
+  return Buffer.from(value, 'base64').toString('utf8');
+}
+
+export async function readCredential(
+  app: KubeClient,
+  spec: ControlPlaneConnectionSpec['controlPlane'],
+): Promise<Credential> {
+  if (spec.kubeconfigSecretRef) {
+    const ref = spec.kubeconfigSecretRef;
+    return credentialFromKubeconfig(
+      await readSecretKey(app, ref),
+      `Secret ${ref.namespace}/${ref.name} key "${ref.key}"`,
+    );
+  }
+  if (spec.server && spec.tokenSecretRef) {
+    const token = (await readSecretKey(app, spec.tokenSecretRef)).trim();
+    if (!token) {
+      throw new ConditionError(
+        'CredentialsInvalid',
+        `Secret ${spec.tokenSecretRef.namespace}/${spec.tokenSecretRef.name} holds an empty token`,
+        true,
+      );
+    }
+    return { server: spec.server, caPem: spec.caBundle ? decodeCABundle(spec.caBundle) : undefined, token };
+  }
+  throw new ConditionError('InvalidSpec', 'spec.controlPlane names no credential', true);
+}
+
+/** Parses a kubeconfig (its current context) into a self-contained credential. Pure. */
+export function credentialFromKubeconfig(text: string, source: string): Credential {
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromString(text);
+  } catch (err) {
+    throw new ConditionError(
+      'InvalidKubeconfig',
+      `${source}: not a kubeconfig: ${(err as Error).message}`,
+      true,
+    );
+  }
+  const cluster = kc.getCurrentCluster();
+  const user = kc.getCurrentUser();
+  if (!cluster)
+    throw new ConditionError('InvalidKubeconfig', `${source}: no current context with a cluster`, true);
+  if (!/^https:\/\//.test(cluster.server)) {
+    throw new ConditionError(
+      'InvalidKubeconfig',
+      `${source}: server "${cluster.server}" is not an https:// URL`,
+      true,
+    );
+  }
+  if (user?.exec || user?.authProvider) {
+    throw new ConditionError(
+      'UnsupportedCredential',
+      `${source}: user "${user.name}" uses an ${user.exec ? 'exec plugin' : 'auth provider'}; the proxy needs a token or client certificate`,
+      true,
+    );
+  }
+  const decode = (data?: string) => (data ? Buffer.from(data, 'base64').toString('utf8') : undefined);
+  const credential: Credential = {
+    server: cluster.server,
+    caPem: decode(cluster.caData),
+    insecureSkipTLSVerify: cluster.skipTLSVerify || undefined,
+    token: user?.token,
+    clientCertPem: decode(user?.certData),
+    clientKeyPem: decode(user?.keyData),
+  };
+  if (
+    cluster.caFile ||
+    user?.certFile ||
+    user?.keyFile ||
+    (user as { tokenFile?: string } | null)?.tokenFile
+  ) {
+    throw new ConditionError(
+      'InvalidKubeconfig',
+      `${source}: refers to files; embed the data (certificate-authority-data, token, ...)`,
+      true,
+    );
+  }
+  if (!credential.token && !(credential.clientCertPem && credential.clientKeyPem)) {
+    throw new ConditionError(
+      'InvalidKubeconfig',
+      `${source}: user has neither a token nor a client certificate`,
+      true,
+    );
+  }
+  return credential;
+}
+
+/** The CA bundle of spec.caBundle may be PEM or base64 of PEM. */
+export function decodeCABundle(value: string): string {
+  if (value.includes('-----BEGIN')) return value;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  if (!decoded.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConditionError(
+      'CredentialsInvalid',
+      'spec.controlPlane.caBundle is neither PEM nor base64 of PEM',
+      true,
+    );
+  }
+  return decoded;
+}
+
+/** A kubeconfig document for a credential (what the proxy loads from the token Secret). */
+export function kubeconfigFor(credential: Credential, contextName = 'control-plane'): string {
+  const b64 = (s?: string) => (s ? Buffer.from(s).toString('base64') : undefined);
+  const cluster: Record<string, unknown> = { server: credential.server };
+  if (credential.caPem) cluster['certificate-authority-data'] = b64(credential.caPem);
+  if (credential.insecureSkipTLSVerify) cluster['insecure-skip-tls-verify'] = true;
+  const user: Record<string, unknown> = {};
+  if (credential.token) user.token = credential.token;
+  if (credential.clientCertPem) user['client-certificate-data'] = b64(credential.clientCertPem);
+  if (credential.clientKeyPem) user['client-key-data'] = b64(credential.clientKeyPem);
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: contextName, cluster }],
+    users: [{ name: contextName, user }],
+    contexts: [{ name: contextName, context: { cluster: contextName, user: contextName } }],
+    'current-context': contextName,
+  });
+}
+
+export function clientFor(credential: Credential): KubeClient {
+  const kc = new PooledKubeConfig();
+  kc.loadFromString(kubeconfigFor(credential));
+  return kubeClient(kc, 'ctp-connector-operator');
+}
+
+const tlsCodes = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Reaches the control plane (GET /version) and classifies what went wrong. Returns its version. */
+export async function checkReachable(controlPlane: KubeClient): Promise<string> {
+  try {
+    const version = await controlPlane.request<{ gitVersion?: string }>('GET', '/version', {
+      timeoutMs: 10_000,
+    });
+    return version.gitVersion ?? 'unknown';
+  } catch (err) {
+    throw classifyControlPlaneError(err, controlPlane.server);
+  }
+}
+
+export function classifyControlPlaneError(err: unknown, server: string): ConditionError {
+  if (err instanceof ConditionError) return err;
+  if (err instanceof KubeApiError) {
+    if (err.code === 401) {
+      return new ConditionError('Unauthorized', `${server} rejected the credential (401 Unauthorized)`, true);
+    }
+    if (err.code === 403) return new ConditionError('Forbidden', err.message, true);
+    return new ConditionError('ControlPlaneError', err.message, false);
+  }
+  const cause = (err as { cause?: { cause?: { code?: string }; code?: string } }).cause;
+  const code = cause?.cause?.code ?? cause?.code;
+  if (code && tlsCodes.has(code)) {
+    return new ConditionError(
+      'ControlPlaneCertificateInvalid',
+      `${server}: the server certificate does not verify against the configured CA (${code})`,
+      true,
+    );
+  }
+  const text = err instanceof Error ? err.message : String(err);
+  return new ConditionError(
+    'ControlPlaneUnreachable',
+    `${server}: ${text || describeNetworkError(err)}`,
+    false,
+  );
+}
