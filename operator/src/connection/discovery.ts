@@ -1,0 +1,134 @@
+// Which APIs of a control plane a connection serves: the claim APIs of its CompositeResourceDefinitions
+// (Crossplane v1 claims via claimNames, v2 LegacyCluster claims) and Crossplane v2 namespaced XRs, described by
+// the CRDs Crossplane generated for them, filtered by spec.apis. Pure: the caller lists XRDs and CRDs.
+import type { ControlPlaneConnectionSpec } from '../api/connection.ts';
+
+export interface XRD {
+  metadata: { name: string };
+  spec: {
+    group: string;
+    scope?: 'Namespaced' | 'Cluster' | 'LegacyCluster';
+    names: { kind: string; plural: string };
+    claimNames?: { kind: string; plural: string };
+  };
+}
+
+export interface CRDVersion {
+  name: string;
+  served: boolean;
+  storage?: boolean;
+  schema?: { openAPIV3Schema?: Record<string, unknown> };
+  subresources?: { status?: object; scale?: object };
+  additionalPrinterColumns?: {
+    name: string;
+    type: string;
+    jsonPath: string;
+    description?: string;
+    priority?: number;
+    format?: string;
+  }[];
+}
+
+export interface CRD {
+  metadata: { name: string };
+  spec: {
+    group: string;
+    scope: 'Namespaced' | 'Cluster';
+    names: {
+      kind: string;
+      plural: string;
+      singular?: string;
+      listKind?: string;
+      shortNames?: string[];
+      categories?: string[];
+    };
+    versions: CRDVersion[];
+  };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+/** One served resource in one group/version: what discovery and OpenAPI describe. */
+export interface ServedResource {
+  kind: string;
+  listKind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  categories: string[];
+  /** Where it comes from in the control plane: the XRD, and whether it is a claim or a namespaced XR. */
+  xrd: string;
+  origin: 'Claim' | 'NamespacedXR';
+  hasStatus: boolean;
+  schema: Record<string, unknown> | undefined;
+  printerColumns: NonNullable<CRDVersion['additionalPrinterColumns']>;
+}
+
+export interface ServedGroupVersion {
+  group: string;
+  version: string;
+  resources: ServedResource[];
+}
+
+export function servedAPIs(
+  xrds: readonly XRD[],
+  crds: readonly CRD[],
+  apis: ControlPlaneConnectionSpec['apis'],
+): ServedGroupVersion[] {
+  if (apis.discovery === 'None') return [];
+  const crdsByName = new Map(crds.map((crd) => [crd.metadata.name, crd]));
+  const byGroupVersion = new Map<string, ServedGroupVersion>();
+  for (const xrd of xrds) {
+    const served = servedNames(xrd);
+    if (!served) continue;
+    if (!selected(apis, xrd.spec.group, served.names.kind)) continue;
+    const crd = crdsByName.get(`${served.names.plural}.${xrd.spec.group}`);
+    // Not generated (or not established) yet: Crossplane's status update will bring us back.
+    if (!crd || crd.spec.scope !== 'Namespaced' || !established(crd)) continue;
+    for (const version of crd.spec.versions) {
+      if (!version.served) continue;
+      const key = `${crd.spec.group}/${version.name}`;
+      let gv = byGroupVersion.get(key);
+      if (!gv)
+        byGroupVersion.set(key, (gv = { group: crd.spec.group, version: version.name, resources: [] }));
+      gv.resources.push({
+        kind: crd.spec.names.kind,
+        listKind: crd.spec.names.listKind ?? `${crd.spec.names.kind}List`,
+        plural: crd.spec.names.plural,
+        singular: crd.spec.names.singular ?? crd.spec.names.kind.toLowerCase(),
+        shortNames: crd.spec.names.shortNames ?? [],
+        categories: crd.spec.names.categories ?? [],
+        xrd: xrd.metadata.name,
+        origin: served.origin,
+        hasStatus: version.subresources?.status !== undefined,
+        schema: version.schema?.openAPIV3Schema,
+        printerColumns: version.additionalPrinterColumns ?? [],
+      });
+    }
+  }
+  return [...byGroupVersion.values()]
+    .map((gv) => ({ ...gv, resources: gv.resources.sort((a, b) => a.plural.localeCompare(b.plural)) }))
+    .sort((a, b) => `${a.group}/${a.version}`.localeCompare(`${b.group}/${b.version}`));
+}
+
+function servedNames(
+  xrd: XRD,
+): { names: { kind: string; plural: string }; origin: ServedResource['origin'] } | undefined {
+  const scope = xrd.spec.scope;
+  if (scope === 'Namespaced') return { names: xrd.spec.names, origin: 'NamespacedXR' };
+  // v1 XRDs (no scope) and v2 LegacyCluster XRDs offer a namespaced claim when claimNames is set.
+  if ((scope === undefined || scope === 'LegacyCluster') && xrd.spec.claimNames) {
+    return { names: xrd.spec.claimNames, origin: 'Claim' };
+  }
+  return undefined;
+}
+
+function selected(apis: ControlPlaneConnectionSpec['apis'], group: string, kind: string): boolean {
+  const matches = (s: { group: string; kind?: string | undefined }) =>
+    s.group === group && (!s.kind || s.kind === kind);
+  if (apis.include && apis.include.length > 0 && !apis.include.some(matches)) return false;
+  return !(apis.exclude ?? []).some(matches);
+}
+
+function established(crd: CRD): boolean {
+  return (crd.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
+}

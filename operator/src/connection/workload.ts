@@ -1,0 +1,216 @@
+// The proxy workload of a connection: ServiceAccount, least-privilege RBAC, Deployment, Service and
+// PodDisruptionBudget. Pure: spec and settings in, objects out.
+import type { ControlPlaneConnectionSpec } from '../api/connection.ts';
+import type { KubeObject, OwnerReference } from '../kube/resources.ts';
+import type { ProxyEndpoint } from './apiservices.ts';
+import { connectionLabel, managedByLabels, type OwnedNames } from './names.ts';
+
+export interface OperatorSettings {
+  /** Namespace of the operator and of every per-connection object. */
+  namespace: string;
+  /** Image of the proxy when spec.proxy.image is empty (the operator's own). */
+  image: string;
+  /**
+   * Local development and tests: the proxy runs as a process on the apiserver's host, listening on this port, and
+   * the Service is an ExternalName for localhost (there is no kubelet or kube-proxy). Unset in real clusters.
+   */
+  localProxyPort?: number;
+}
+
+export const proxyContainerPort = 8443;
+
+export interface WorkloadInput {
+  connection: string;
+  owner: OwnerReference[];
+  names: OwnedNames;
+  spec: ControlPlaneConnectionSpec;
+  settings: OperatorSettings;
+}
+
+export function proxyEndpoint(input: Pick<WorkloadInput, 'names' | 'settings'>): ProxyEndpoint {
+  return {
+    namespace: input.settings.namespace,
+    service: input.names.proxy,
+    port: input.settings.localProxyPort ?? 443,
+  };
+}
+
+export function proxySelector(connection: string): Record<string, string> {
+  return { 'app.kubernetes.io/name': 'ctp-connector-proxy', [connectionLabel]: connection };
+}
+
+export function desiredWorkload(input: WorkloadInput): KubeObject[] {
+  const { connection, owner, names, spec, settings } = input;
+  const ns = settings.namespace;
+  const labels = { ...managedByLabels, ...proxySelector(connection), 'app.kubernetes.io/component': 'proxy' };
+  const meta = (name: string, namespace?: string) => ({
+    name,
+    ...(namespace ? { namespace } : {}),
+    labels,
+    ownerReferences: owner,
+  });
+  const sa = { kind: 'ServiceAccount', name: names.proxy, namespace: ns };
+  const replicas = spec.proxy.replicas;
+  const resources = spec.proxy.resources ?? {
+    requests: { cpu: '50m', memory: '128Mi' },
+    limits: { memory: '512Mi' },
+  };
+
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: meta(names.proxy, ns),
+      automountServiceAccountToken: true,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: meta(names.clusterRole),
+      rules: [
+        // Connection Secrets of claims are delivered into the claims' namespaces.
+        {
+          apiGroups: [''],
+          resources: ['secrets'],
+          verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+        },
+        { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
+        // Authorization of the aggregator's users, as sample-apiserver's system:auth-delegator grants.
+        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: meta(names.clusterRole),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: names.clusterRole },
+      subjects: [sa],
+    },
+    {
+      // The aggregator's client CA and allowed names.
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta(`${names.proxy}-auth-reader`, 'kube-system'),
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: 'extension-apiserver-authentication-reader',
+      },
+      subjects: [sa],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: meta(names.proxy, ns),
+      rules: [
+        {
+          apiGroups: [''],
+          resources: ['secrets'],
+          resourceNames: [names.token, names.serving],
+          verbs: ['get', 'watch', 'list'],
+        },
+        {
+          apiGroups: [''],
+          resources: ['configmaps'],
+          resourceNames: [names.catalog],
+          verbs: ['get', 'watch', 'list'],
+        },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta(names.proxy, ns),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.proxy },
+      subjects: [sa],
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta(names.proxy, ns),
+      spec: {
+        replicas,
+        selector: { matchLabels: proxySelector(connection) },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: names.proxy,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 65532,
+              runAsGroup: 65532,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            affinity: {
+              podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                  {
+                    weight: 100,
+                    podAffinityTerm: {
+                      topologyKey: 'kubernetes.io/hostname',
+                      labelSelector: { matchLabels: proxySelector(connection) },
+                    },
+                  },
+                ],
+              },
+            },
+            ...(spec.proxy.nodeSelector ? { nodeSelector: spec.proxy.nodeSelector } : {}),
+            ...(spec.proxy.tolerations ? { tolerations: spec.proxy.tolerations } : {}),
+            ...(spec.proxy.priorityClassName ? { priorityClassName: spec.proxy.priorityClassName } : {}),
+            containers: [
+              {
+                name: 'proxy',
+                image: spec.proxy.image ?? settings.image,
+                args: [
+                  'proxy',
+                  `--connection=${connection}`,
+                  `--namespace=${ns}`,
+                  `--port=${proxyContainerPort}`,
+                ],
+                ports: [{ name: 'https', containerPort: proxyContainerPort, protocol: 'TCP' }],
+                resources,
+                readinessProbe: {
+                  httpGet: { path: '/readyz', port: 'https', scheme: 'HTTPS' },
+                  periodSeconds: 5,
+                },
+                livenessProbe: {
+                  httpGet: { path: '/livez', port: 'https', scheme: 'HTTPS' },
+                  periodSeconds: 10,
+                  failureThreshold: 6,
+                },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ['ALL'] },
+                },
+              },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta(names.proxy, ns),
+      spec:
+        settings.localProxyPort === undefined
+          ? {
+              type: 'ClusterIP',
+              selector: proxySelector(connection),
+              ports: [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }],
+            }
+          : { type: 'ExternalName', externalName: 'localhost' },
+    },
+    {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: meta(names.proxy, ns),
+      spec: {
+        ...(replicas > 1 ? { minAvailable: 1 } : { maxUnavailable: 1 }),
+        selector: { matchLabels: proxySelector(connection) },
+      },
+    },
+  ];
+}
