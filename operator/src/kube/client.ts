@@ -2,6 +2,7 @@
 // token files), with one pooled HTTP/1.1 connection set per cluster instead of a new connection per request, a
 // deadline on every call, and errors that carry the request and the server's metav1.Status.
 import { KubeConfig, RequestContext, type HttpMethod } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 
 export interface Status {
@@ -109,6 +110,7 @@ export interface KubeClient {
 }
 
 const defaultTimeoutMs = 30_000;
+const maxAttempts = 5;
 
 export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeClient {
   const cluster = kc.getCurrentCluster();
@@ -138,17 +140,28 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
       const deadline = AbortSignal.timeout(options.timeoutMs ?? defaultTimeoutMs);
       const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
       const pathForErrors = `${url.pathname}${url.search}`;
-      let res;
-      try {
-        res = await request(url, { method, headers, body, signal, dispatcher: context.getDispatcher() });
-      } catch (err) {
-        throw new Error(`${method} ${pathForErrors}: ${describeNetworkError(err)}`, { cause: err });
+      // 429 means the request was not processed (priority and fairness, a watch cache still initializing):
+      // retrying after Retry-After is safe for every method, as client-go does.
+      for (let attempt = 1; ; attempt++) {
+        let res;
+        try {
+          res = await request(url, { method, headers, body, signal, dispatcher: context.getDispatcher() });
+        } catch (err) {
+          throw new Error(`${method} ${pathForErrors}: ${describeNetworkError(err)}`, { cause: err });
+        }
+        const text = await res.body.text();
+        if (res.statusCode === 429 && attempt < maxAttempts) {
+          const retryAfter = Number(res.headers['retry-after'] ?? 1);
+          await sleep(Math.min(Number.isFinite(retryAfter) ? retryAfter : 1, 2) * 1000, undefined, {
+            signal,
+          });
+          continue;
+        }
+        if (res.statusCode >= 400) {
+          throw new KubeApiError(method, pathForErrors, res.statusCode, parseStatus(text), text);
+        }
+        return (text.length > 0 ? JSON.parse(text) : undefined) as T;
       }
-      const text = await res.body.text();
-      if (res.statusCode >= 400) {
-        throw new KubeApiError(method, pathForErrors, res.statusCode, parseStatus(text), text);
-      }
-      return (text.length > 0 ? JSON.parse(text) : undefined) as T;
     },
   };
 }

@@ -1,0 +1,333 @@
+// The operator against the real app and control-plane clusters: objects, scoped credentials, discovery that
+// follows XRDs, precise conditions for bad input, and finalization.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { crdFile } from '../operator/src/api/crd.ts';
+import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
+import { createLogger } from '../operator/src/log.ts';
+import { startOperator, type RunningOperator } from '../operator/src/operator.ts';
+import { kubectl, kubectlOk } from './harness/kubectl.ts';
+import { repoRoot } from './harness/paths.ts';
+import { freePorts } from './harness/ports.ts';
+import { sharedCluster } from './harness/shared.ts';
+import { waitFor } from './harness/wait.ts';
+import { readFileSync } from 'node:fs';
+
+const app = sharedCluster('app');
+const cp = sharedCluster('control-plane');
+const ns = 'ctp-system';
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message?: string;
+}
+interface ConnectionObject {
+  metadata: { uid: string; finalizers?: string[] };
+  status?: {
+    conditions?: Condition[];
+    clusterID?: string;
+    apis?: { apiService: string }[];
+    credentials?: { expiresAt?: string };
+  };
+}
+
+async function connection(name: string): Promise<ConnectionObject | undefined> {
+  const result = await kubectl(app, ['get', 'ctpc', name, '-o', 'json']);
+  return result.code === 0 ? (JSON.parse(result.stdout) as ConnectionObject) : undefined;
+}
+
+async function condition(
+  name: string,
+  type: string,
+  match: (c: Condition) => boolean,
+  timeoutMs = 60_000,
+): Promise<Condition> {
+  return waitFor(
+    async () => {
+      const c = (await connection(name))?.status?.conditions?.find((x) => x.type === type);
+      return c && match(c) ? c : undefined;
+    },
+    { timeoutMs, what: `condition ${type} of ${name}` },
+  );
+}
+
+function apply(manifest: unknown): Promise<string> {
+  return kubectlOk(app, ['apply', '-f', '-'], JSON.stringify(manifest));
+}
+
+function connectionManifest(name: string, spec: Record<string, unknown>) {
+  return { apiVersion: 'connect.ctp.dev/v1alpha1', kind: 'ControlPlaneConnection', metadata: { name }, spec };
+}
+
+describe('operator', () => {
+  let operator: RunningOperator;
+
+  beforeAll(async () => {
+    await kubectlOk(app, ['apply', '--server-side', '-f', join(repoRoot, crdFile)]);
+    await kubectlOk(app, [
+      'wait',
+      '--for=condition=Established',
+      'crd/controlplaneconnections.connect.ctp.dev',
+    ]);
+    await kubectl(app, ['create', 'namespace', ns]);
+    await kubectlOk(app, [
+      '-n',
+      ns,
+      'create',
+      'secret',
+      'generic',
+      'control-plane',
+      `--from-file=value=${cp.kubeconfigPath}`,
+    ]);
+    const [port] = (await freePorts(1)) as [number];
+    operator = await startOperator({
+      kubeconfig: app.kubeconfigPath,
+      settings: { namespace: ns, image: 'ctp-connector:test', localProxyPort: port },
+      leaderElect: false,
+      metricsAddress: '0',
+      healthAddress: '0',
+      log: createLogger({ level: process.env.OPERATOR_LOG_LEVEL ?? 'silent' }),
+    });
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+  });
+
+  it('creates the token Secret, catalog, proxy workload and one APIService per claim group/version', async () => {
+    await apply(
+      connectionManifest('main', {
+        controlPlane: { kubeconfigSecretRef: { namespace: ns, name: 'control-plane' } },
+        targetNamespace: 'team-op',
+      }),
+    );
+    const discovered = await condition('main', 'APIsDiscovered', (c) => c.status === 'True');
+    expect(discovered.message).toBe('data.example.org/v1beta1, platform.example.org/v1alpha1');
+    // No proxy runs yet: the APIServices exist but are not Available, and Ready says exactly that.
+    const ready = await condition('main', 'Ready', (c) => c.reason === 'APIServiceUnavailable');
+    expect(ready.status).toBe('False');
+
+    const conn = (await connection('main'))!;
+    expect(conn.metadata.finalizers).toContain('connect.ctp.dev/finalizer');
+    const uid = conn.metadata.uid;
+    const kubeSystem = JSON.parse(await kubectlOk(app, ['get', 'ns', 'kube-system', '-o', 'json'])) as {
+      metadata: { uid: string };
+    };
+    expect(conn.status?.clusterID).toBe(kubeSystem.metadata.uid);
+
+    for (const [kind, name] of [
+      ['secret', 'ctpc-main-token'],
+      ['secret', 'ctpc-main-serving'],
+      ['configmap', 'ctpc-main-catalog'],
+      ['deployment', 'ctpc-main-proxy'],
+      ['service', 'ctpc-main-proxy'],
+      ['serviceaccount', 'ctpc-main-proxy'],
+      ['poddisruptionbudget', 'ctpc-main-proxy'],
+    ] as const) {
+      const obj = JSON.parse(await kubectlOk(app, ['-n', ns, 'get', kind, name, '-o', 'json'])) as {
+        metadata: { ownerReferences: { uid: string; controller: boolean }[] };
+      };
+      expect(obj.metadata.ownerReferences).toEqual([expect.objectContaining({ uid, controller: true })]);
+    }
+    const apiServices = JSON.parse(
+      await kubectlOk(app, ['get', 'apiservices', '-l', 'connect.ctp.dev/connection=main', '-o', 'json']),
+    ) as {
+      items: {
+        metadata: { name: string; ownerReferences: { uid: string }[] };
+        spec: { service: { name: string; port: number } };
+      }[];
+    };
+    expect(apiServices.items.map((a) => a.metadata.name).sort()).toEqual([
+      'v1alpha1.platform.example.org',
+      'v1beta1.data.example.org',
+    ]);
+    expect(
+      apiServices.items.every(
+        (a) => a.metadata.ownerReferences[0]?.uid === uid && a.spec.service.name === 'ctpc-main-proxy',
+      ),
+    ).toBe(true);
+    const svc = JSON.parse(
+      await kubectlOk(app, ['-n', ns, 'get', 'service', 'ctpc-main-proxy', '-o', 'json']),
+    ) as { spec: { type: string; externalName: string } };
+    expect(svc.spec).toMatchObject({ type: 'ExternalName', externalName: 'localhost' });
+  });
+
+  it('mints a scoped token that works in targetNamespace only', async () => {
+    const secret = JSON.parse(
+      await kubectlOk(app, ['-n', ns, 'get', 'secret', 'ctpc-main-token', '-o', 'json']),
+    ) as {
+      data: Record<string, string>;
+      metadata: { annotations: Record<string, string> };
+    };
+    const kubeconfig = Buffer.from(secret.data.kubeconfig!, 'base64').toString('utf8');
+    const scoped = kubeClient(pooledKubeConfig((kc) => kc.loadFromString(kubeconfig)));
+    try {
+      const inTarget = await scoped.request<{ items: unknown[] }>(
+        'GET',
+        '/apis/platform.example.org/v1alpha1/namespaces/team-op/kubernetesclusters',
+      );
+      expect(inTarget.items).toEqual([]);
+      await expect(
+        scoped.request('GET', '/apis/platform.example.org/v1alpha1/namespaces/default/kubernetesclusters'),
+      ).rejects.toThrow(/403 Forbidden/);
+      await expect(scoped.request('GET', '/api/v1/namespaces/kube-system/secrets')).rejects.toThrow(
+        /403 Forbidden/,
+      );
+    } finally {
+      await scoped.close();
+    }
+    const issued = new Date(secret.metadata.annotations['connect.ctp.dev/token-issued-at']!);
+    const expires = new Date(secret.metadata.annotations['connect.ctp.dev/token-expires-at']!);
+    expect((expires.getTime() - issued.getTime()) / 1000).toBeGreaterThanOrEqual(3500);
+    expect((await connection('main'))?.status?.credentials?.expiresAt).toBeDefined();
+  });
+
+  it('follows XRDs in the control plane: a new one adds its APIService, removing it removes the APIService', async () => {
+    const xrd = readFileSync(join(repoRoot, 'e2e/fixtures/control-plane/20-database-xrd.yaml'), 'utf8')
+      .replaceAll('databases.data.example.org', 'caches.cache.example.org')
+      .replaceAll('data.example.org', 'cache.example.org')
+      .replaceAll('Database', 'Cache')
+      .replaceAll('databases', 'caches');
+    const crd = readFileSync(join(repoRoot, 'e2e/fixtures/control-plane/21-database-xr-crd.yaml'), 'utf8')
+      .replaceAll('databases.data.example.org', 'caches.cache.example.org')
+      .replaceAll('data.example.org', 'cache.example.org')
+      .replaceAll('DatabaseList', 'CacheList')
+      .replaceAll('Database', 'Cache')
+      .replaceAll('databases', 'caches')
+      .replaceAll('database', 'cache')
+      .replace('shortNames: [db]', 'shortNames: [cachedb]');
+    const started = Date.now();
+    await kubectlOk(cp, ['apply', '-f', '-'], crd);
+    await kubectlOk(cp, ['wait', '--for=condition=Established', 'crd/caches.cache.example.org']);
+    await kubectlOk(cp, ['apply', '-f', '-'], xrd);
+    await waitFor(
+      async () =>
+        (await kubectl(app, ['get', 'apiservice', 'v1beta1.cache.example.org'])).code === 0
+          ? true
+          : undefined,
+      {
+        timeoutMs: 30_000,
+        what: 'the APIService of the new XRD',
+      },
+    );
+    const added = Date.now() - started;
+    await kubectlOk(cp, ['delete', 'compositeresourcedefinition', 'caches.cache.example.org']);
+    await waitFor(
+      async () =>
+        (await kubectl(app, ['get', 'apiservice', 'v1beta1.cache.example.org'])).code !== 0
+          ? true
+          : undefined,
+      {
+        timeoutMs: 30_000,
+        what: 'the APIService to go',
+      },
+    );
+    await kubectlOk(cp, ['delete', 'crd', 'caches.cache.example.org']);
+    expect(added).toBeLessThan(15_000);
+  });
+
+  it('reports bad input precisely and keeps running', async () => {
+    await apply(
+      connectionManifest('missing-secret', {
+        controlPlane: { kubeconfigSecretRef: { namespace: ns, name: 'nope' } },
+        targetNamespace: 'team-x',
+      }),
+    );
+    const missing = await condition('missing-secret', 'Ready', (c) => c.reason === 'CredentialsNotFound');
+    expect(missing.message).toBe('Secret ctp-system/nope not found');
+
+    await kubectlOk(app, [
+      '-n',
+      ns,
+      'create',
+      'secret',
+      'generic',
+      'garbage',
+      '--from-literal=value=this is: [not yaml',
+    ]);
+    await apply(
+      connectionManifest('garbage', {
+        controlPlane: { kubeconfigSecretRef: { namespace: ns, name: 'garbage' } },
+        targetNamespace: 'team-x',
+      }),
+    );
+    const stalled = await condition('garbage', 'Stalled', (c) => c.status === 'True');
+    expect(stalled.reason).toBe('InvalidKubeconfig');
+
+    await kubectlOk(app, [
+      '-n',
+      ns,
+      'create',
+      'secret',
+      'generic',
+      'unreachable-token',
+      '--from-literal=token=abc',
+    ]);
+    const [closedPort] = (await freePorts(1)) as [number];
+    await apply(
+      connectionManifest('unreachable', {
+        controlPlane: {
+          server: `https://127.0.0.1:${closedPort}`,
+          tokenSecretRef: { namespace: ns, name: 'unreachable-token' },
+        },
+        targetNamespace: 'team-x',
+      }),
+    );
+    const unreachable = await condition(
+      'unreachable',
+      'Ready',
+      (c) => c.reason === 'ControlPlaneUnreachable',
+    );
+    expect(unreachable.message).toContain('ECONNREFUSED');
+    expect(
+      (await connection('unreachable'))?.status?.conditions?.find((c) => c.type === 'Stalled')?.status,
+    ).toBe('False');
+
+    // Same control plane, other connection: the group/versions are taken by "main".
+    await apply(
+      connectionManifest('conflicting', {
+        controlPlane: { kubeconfigSecretRef: { namespace: ns, name: 'control-plane' } },
+        targetNamespace: 'team-y',
+      }),
+    );
+    const conflict = await condition('conflicting', 'Ready', (c) => c.reason === 'APIServiceConflict');
+    expect(conflict.message).toContain(
+      'APIService v1alpha1.platform.example.org is owned by ControlPlaneConnection main',
+    );
+    // And "main" still owns them.
+    const owner = await kubectlOk(app, [
+      'get',
+      'apiservice',
+      'v1alpha1.platform.example.org',
+      '-o',
+      'jsonpath={.metadata.labels.connect\\.ctp\\.dev/connection}',
+    ]);
+    expect(owner).toBe('main');
+
+    for (const name of ['missing-secret', 'garbage', 'unreachable', 'conflicting']) {
+      await kubectlOk(app, ['delete', 'ctpc', name, '--wait=false']);
+    }
+  });
+
+  it('finalizes: APIServices and proxy objects go, the finalizer is released', async () => {
+    await kubectlOk(app, [
+      'patch',
+      'ctpc',
+      'main',
+      '--type=merge',
+      '-p',
+      '{"spec":{"deletionPolicy":"Detach"}}',
+    ]);
+    await kubectlOk(app, ['delete', 'ctpc', 'main', '--timeout=60s']);
+    expect(await connection('main')).toBeUndefined();
+    expect(
+      (
+        await kubectlOk(app, ['get', 'apiservices', '-l', 'connect.ctp.dev/connection=main', '-o', 'name'])
+      ).trim(),
+    ).toBe('');
+    expect((await kubectl(app, ['-n', ns, 'get', 'deployment', 'ctpc-main-proxy'])).code).not.toBe(0);
+    expect((await kubectl(app, ['-n', ns, 'get', 'secret', 'ctpc-main-token'])).code).not.toBe(0);
+  });
+});
