@@ -6,6 +6,7 @@ import { crdFile } from '../operator/src/api/crd.ts';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import { createLogger } from '../operator/src/log.ts';
 import { startOperator, type RunningOperator } from '../operator/src/operator.ts';
+import { startProxy, type RunningProxy } from '../operator/src/proxy/server.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
 import { repoRoot } from './harness/paths.ts';
 import { freePorts } from './harness/ports.ts';
@@ -28,7 +29,7 @@ interface ConnectionObject {
   status?: {
     conditions?: Condition[];
     clusterID?: string;
-    apis?: { apiService: string }[];
+    apis?: { apiService: string; available: boolean }[];
     credentials?: { expiresAt?: string };
   };
 }
@@ -63,6 +64,9 @@ function connectionManifest(name: string, spec: Record<string, unknown>) {
 
 describe('operator', () => {
   let operator: RunningOperator;
+  let proxy: RunningProxy | undefined;
+  let proxyPort: number;
+  const appClient = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
 
   beforeAll(async () => {
     await kubectlOk(app, ['apply', '--server-side', '-f', join(repoRoot, crdFile)]);
@@ -82,6 +86,7 @@ describe('operator', () => {
       `--from-file=value=${cp.kubeconfigPath}`,
     ]);
     const [port] = (await freePorts(1)) as [number];
+    proxyPort = port;
     operator = await startOperator({
       kubeconfig: app.kubeconfigPath,
       settings: { namespace: ns, image: 'ctp-connector:test', localProxyPort: port },
@@ -93,7 +98,9 @@ describe('operator', () => {
   });
 
   afterAll(async () => {
+    await proxy?.stop();
     await operator?.stop();
+    await appClient.close();
   });
 
   it('creates the token Secret, catalog, proxy workload and one APIService per claim group/version', async () => {
@@ -184,20 +191,45 @@ describe('operator', () => {
     expect((await connection('main'))?.status?.credentials?.expiresAt).toBeDefined();
   });
 
+  it('becomes Ready once the proxy serves discovery, and kubectl sees the claim kinds', async () => {
+    // In the local environment the proxy runs as a process; the aggregator reaches it through the
+    // ExternalName Service at the operator's --local-proxy-port.
+    proxy = await startProxy({
+      app: appClient,
+      connection: 'main',
+      namespace: ns,
+      port: proxyPort,
+      host: '127.0.0.1',
+      log: createLogger({ level: 'silent' }),
+    });
+    await kubectlOk(app, ['wait', '--for=condition=Ready', '--timeout=90s', 'ctpc/main']);
+    const ready = await condition('main', 'Ready', (c) => c.status === 'True');
+    expect(ready.reason).toBe('Connected');
+    const conn = (await connection('main')) as ConnectionObject & { status: { servedAPIs: number } };
+    expect(conn.status.servedAPIs).toBe(2);
+    expect(conn.status.apis?.every((a) => a.available)).toBe(true);
+    const resources = await waitFor(
+      async () => {
+        const out = await kubectlOk(app, ['api-resources', '--api-group=platform.example.org', '-o', 'name']);
+        return out.includes('kubernetesclusters') ? out : undefined;
+      },
+      { timeoutMs: 90_000, what: 'kubectl api-resources to list the claim' },
+    );
+    expect(resources.trim()).toBe('kubernetesclusters.platform.example.org');
+    const table = await kubectlOk(app, ['get', 'ctpc', 'main']);
+    expect(table).toMatch(/main\s+True\s+Connected\s+https:\/\/127\.0\.0\.1:\d+\s+team-op\s+2\s+/);
+  });
+
   it('follows XRDs in the control plane: a new one adds its APIService, removing it removes the APIService', async () => {
-    const xrd = readFileSync(join(repoRoot, 'e2e/fixtures/control-plane/20-database-xrd.yaml'), 'utf8')
-      .replaceAll('databases.data.example.org', 'caches.cache.example.org')
-      .replaceAll('data.example.org', 'cache.example.org')
-      .replaceAll('Database', 'Cache')
-      .replaceAll('databases', 'caches');
-    const crd = readFileSync(join(repoRoot, 'e2e/fixtures/control-plane/21-database-xr-crd.yaml'), 'utf8')
-      .replaceAll('databases.data.example.org', 'caches.cache.example.org')
-      .replaceAll('data.example.org', 'cache.example.org')
-      .replaceAll('DatabaseList', 'CacheList')
-      .replaceAll('Database', 'Cache')
-      .replaceAll('databases', 'caches')
-      .replaceAll('database', 'cache')
-      .replace('shortNames: [db]', 'shortNames: [cachedb]');
+    // A second namespaced-XR API, made from the Database fixtures by renaming.
+    const renamed = (file: string) =>
+      readFileSync(join(repoRoot, 'e2e/fixtures/control-plane', file), 'utf8')
+        .replaceAll('data.example.org', 'cache.example.org')
+        .replaceAll('Database', 'Cache')
+        .replaceAll('database', 'cache')
+        .replace('shortNames: [db]', 'shortNames: [cachedb]');
+    const xrd = renamed('20-database-xrd.yaml');
+    const crd = renamed('21-database-xr-crd.yaml');
     const started = Date.now();
     await kubectlOk(cp, ['apply', '-f', '-'], crd);
     await kubectlOk(cp, ['wait', '--for=condition=Established', 'crd/caches.cache.example.org']);

@@ -2,7 +2,9 @@
 // ctp-connector: one binary for the operator, the proxy and the CLI.
 import { parseArgs } from 'node:util';
 import { startOperator } from './operator.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
+import { kubeClient, pooledKubeConfig } from './kube/client.ts';
+import { startProxy } from './proxy/server.ts';
 
 const usage = `usage: ctp-connector <command> [flags]
 
@@ -16,6 +18,12 @@ commands:
     --proxy-image IMAGE               default: PROXY_IMAGE
     --local-proxy-port PORT           development only: the proxy runs on the apiserver's host at this port
     --log-level LEVEL                 default info
+  proxy      serve one connection's claim APIs to this cluster's aggregation layer
+    --connection NAME                 the ControlPlaneConnection (required)
+    --namespace NS                    where its Secrets and catalog live (default: POD_NAMESPACE or ctp-system)
+    --port PORT                       HTTPS port (default 8443)
+    --host ADDR                       listen address (default 0.0.0.0)
+    --kubeconfig PATH                 default: in-cluster, or KUBECONFIG
 `;
 
 async function main(argv: string[]): Promise<void> {
@@ -52,15 +60,38 @@ async function main(argv: string[]): Promise<void> {
         healthAddress: values['health-probe-bind-address'],
         log,
       });
-      const shutdown = (signal: string) => {
-        log.info({ signal }, 'shutting down');
-        void operator.stop().then(() => process.exit(0));
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
+      stopOnSignals(log, () => operator.stop());
       await operator.done;
       // Reaching here without a signal means leadership was lost: exit non-zero so the pod restarts.
       process.exit(1);
+      break;
+    }
+    case 'proxy': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          kubeconfig: { type: 'string' },
+          connection: { type: 'string' },
+          namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'ctp-system' },
+          port: { type: 'string', default: '8443' },
+          host: { type: 'string', default: '0.0.0.0' },
+          'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
+        },
+      });
+      if (!values.connection) throw new Error('proxy: --connection is required');
+      const log = createLogger({ level: values['log-level'], name: 'proxy' });
+      const kc = pooledKubeConfig((k) =>
+        values.kubeconfig ? k.loadFromFile(values.kubeconfig) : k.loadFromDefault(),
+      );
+      const proxy = await startProxy({
+        app: kubeClient(kc, 'ctp-connector-proxy'),
+        connection: values.connection,
+        namespace: values.namespace,
+        port: Number(values.port),
+        host: values.host,
+        log,
+      });
+      stopOnSignals(log, () => proxy.stop());
       break;
     }
     case undefined:
@@ -72,6 +103,16 @@ async function main(argv: string[]): Promise<void> {
       process.stderr.write(`unknown command "${command}"\n\n${usage}`);
       process.exit(2);
   }
+}
+
+/** SIGTERM/SIGINT: stop gracefully (drain, release the lease), then exit 0. */
+function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    void stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

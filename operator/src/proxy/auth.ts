@@ -1,0 +1,91 @@
+// Authentication of the aggregator (front proxy): a client certificate that chains to the requestheader CA of
+// kube-system/extension-apiserver-authentication, with a CN in the allowed names; only then are the X-Remote-*
+// headers trusted. Anything else is 401 — a valid-looking X-Remote-User without the certificate included. Pure.
+import type { IncomingHttpHeaders } from 'node:http';
+
+export interface RequestHeaderConfig {
+  caPem: string;
+  allowedNames: string[];
+  usernameHeaders: string[];
+  uidHeaders: string[];
+  groupHeaders: string[];
+  extraHeaderPrefixes: string[];
+}
+
+export interface UserInfo {
+  name: string;
+  uid?: string;
+  groups: string[];
+  extra: Record<string, string[]>;
+}
+
+/** Reads the requestheader settings kube-apiserver publishes; undefined when aggregation is not configured. */
+export function parseRequestHeaderConfig(
+  data: Record<string, string> | undefined,
+): RequestHeaderConfig | undefined {
+  const caPem = data?.['requestheader-client-ca-file'];
+  if (!caPem) return undefined;
+  const list = (key: string, fallback: string[]) => {
+    const raw = data[key];
+    if (!raw) return fallback;
+    try {
+      const parsed = JSON.parse(raw) as unknown;
+      return Array.isArray(parsed) ? parsed.map(String) : fallback;
+    } catch {
+      return fallback;
+    }
+  };
+  return {
+    caPem,
+    allowedNames: list('requestheader-allowed-names', []),
+    usernameHeaders: list('requestheader-username-headers', ['X-Remote-User']),
+    uidHeaders: list('requestheader-uid-headers', []),
+    groupHeaders: list('requestheader-group-headers', ['X-Remote-Group']),
+    extraHeaderPrefixes: list('requestheader-extra-headers-prefix', ['X-Remote-Extra-']),
+  };
+}
+
+export interface PeerCertificate {
+  /** The TLS layer verified the chain against the requestheader CA. */
+  authorized: boolean;
+  commonName: string | undefined;
+}
+
+export type AuthResult = { ok: true; user: UserInfo } | { ok: false; reason: string };
+
+export function authenticate(
+  peer: PeerCertificate,
+  headers: IncomingHttpHeaders,
+  config: RequestHeaderConfig | undefined,
+): AuthResult {
+  if (!config)
+    return { ok: false, reason: 'the cluster publishes no requestheader CA: aggregation is not configured' };
+  if (!peer.commonName) return { ok: false, reason: 'no client certificate' };
+  if (!peer.authorized)
+    return { ok: false, reason: 'client certificate is not signed by the requestheader CA' };
+  if (config.allowedNames.length > 0 && !config.allowedNames.includes(peer.commonName)) {
+    return {
+      ok: false,
+      reason: `client certificate CN ${peer.commonName} is not an allowed requestheader name`,
+    };
+  }
+  const values = (name: string): string[] => {
+    const v = headers[name.toLowerCase()];
+    return v === undefined ? [] : Array.isArray(v) ? v : [v];
+  };
+  const name = config.usernameHeaders.flatMap(values)[0];
+  if (!name) return { ok: false, reason: 'no user in the requestheader username headers' };
+  const uid = config.uidHeaders.flatMap(values)[0];
+  const groups = config.groupHeaders.flatMap(values);
+  const extra: Record<string, string[]> = {};
+  for (const [header, value] of Object.entries(headers)) {
+    for (const prefix of config.extraHeaderPrefixes) {
+      if (!header.startsWith(prefix.toLowerCase())) continue;
+      const key = decodeURIComponent(header.slice(prefix.length)).toLowerCase();
+      extra[key] = [...(extra[key] ?? []), ...(Array.isArray(value) ? value : [value ?? ''])];
+    }
+  }
+  // As k8s.io/apiserver does for front-proxy users.
+  if (!groups.includes('system:authenticated')) groups.push('system:authenticated');
+  return { ok: true, user: { name, ...(uid ? { uid } : {}), groups, extra } };
+}

@@ -1,0 +1,199 @@
+// `ctp-connector proxy`: the aggregated API server of one connection. HTTPS over HTTP/1.1 only (the aggregator's
+// HTTP/2 path has known connection bugs), with the serving certificate, the catalog and the aggregator's trust read
+// from the app cluster and watched, so rotations apply without a restart.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { decodeCatalog, type Catalog } from '../catalog/catalog.ts';
+import { ownedNames } from '../connection/names.ts';
+import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { authenticate, parseRequestHeaderConfig, type RequestHeaderConfig, type UserInfo } from './auth.ts';
+import {
+  aggregatedDiscovery,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  discoveryContentType,
+  negotiateDiscovery,
+} from './discovery.ts';
+
+export interface ProxyOptions {
+  app: KubeClient;
+  connection: string;
+  namespace: string;
+  port: number;
+  host?: string;
+  log: Logger;
+}
+
+export interface RunningProxy {
+  port: number;
+  ready(): boolean;
+  stop(): Promise<void>;
+}
+
+type Data = KubernetesObject & { data?: Record<string, string>; binaryData?: Record<string, string> };
+
+export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
+  const { app, log } = options;
+  const names = ownedNames(options.connection);
+  let catalog: Catalog | undefined;
+  let requestHeader: RequestHeaderConfig | undefined;
+  let serving: { cert: string; key: string } | undefined;
+  // TLS material arrives through the watches below; setSecureContext swaps it in on every rotation.
+  const server: Server = createServer(
+    {
+      requestCert: true,
+      rejectUnauthorized: false, // health probes come without a certificate; handle() authenticates the rest
+      ALPNProtocols: ['http/1.1'],
+      minVersion: 'TLSv1.2',
+    },
+    (req, res) => handle(req, res),
+  );
+  server.keepAliveTimeout = 65_000;
+  const refreshTLS = () => {
+    if (!serving || !requestHeader) return;
+    server.setSecureContext({ cert: serving.cert, key: serving.key, ca: requestHeader.caPem });
+  };
+
+  const watchOne = (
+    path: string,
+    name: string,
+    onObject: (obj: Data | undefined) => void,
+  ): SupervisedInformer<Data> =>
+    supervisedInformer<Data>({
+      client: app,
+      path,
+      fieldSelector: `metadata.name=${name}`,
+      log: log.child({ watch: `${path}/${name}` }),
+      onEvent: (event, obj) => onObject(event === 'delete' ? undefined : obj),
+    });
+
+  const informers = [
+    watchOne(`/api/v1/namespaces/${options.namespace}/secrets`, names.serving, (secret) => {
+      const decode = (key: string) =>
+        secret?.data?.[key] ? Buffer.from(secret.data[key], 'base64').toString('utf8') : undefined;
+      const cert = decode('tls.crt');
+      const key = decode('tls.key');
+      serving = cert && key ? { cert, key } : undefined;
+      refreshTLS();
+    }),
+    watchOne(`/api/v1/namespaces/${options.namespace}/configmaps`, names.catalog, (cm) => {
+      try {
+        catalog = cm ? decodeCatalog(cm.binaryData) : undefined;
+      } catch (err) {
+        log.error({ err: String(err) }, 'catalog unreadable; keeping the previous one');
+      }
+    }),
+    watchOne('/api/v1/namespaces/kube-system/configmaps', 'extension-apiserver-authentication', (cm) => {
+      requestHeader = parseRequestHeaderConfig(cm?.data);
+      refreshTLS();
+    }),
+  ];
+  await Promise.all(informers.map((i) => i.start()));
+  if (!serving)
+    throw new Error(
+      `serving certificate Secret ${options.namespace}/${names.serving} is missing or incomplete`,
+    );
+  if (!requestHeader)
+    throw new Error(
+      'kube-system/extension-apiserver-authentication has no requestheader CA: aggregation is not configured',
+    );
+
+  const ready = () => Boolean(serving && requestHeader && catalog);
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'https://proxy');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (path === '/healthz' || path === '/livez') return text(res, 200, 'ok');
+    if (path === '/readyz') return ready() ? text(res, 200, 'ok') : text(res, 503, 'not ready');
+
+    const socket = req.socket as TLSSocket;
+    const peer = socket.getPeerCertificate();
+    const auth = authenticate(
+      { authorized: socket.authorized, commonName: peer?.subject?.CN as string | undefined },
+      req.headers,
+      requestHeader,
+    );
+    if (!auth.ok) {
+      log.info({ path, reason: auth.reason }, 'unauthenticated request');
+      return status(res, 401, 'Unauthorized', 'Unauthorized');
+    }
+    return route(req, res, path, auth.user);
+  };
+
+  const route = (req: IncomingMessage, res: ServerResponse, path: string, _user: UserInfo) => {
+    if (!catalog) return status(res, 503, 'ServiceUnavailable', 'the API catalog is not loaded yet');
+    const parts = path.split('/').filter(Boolean);
+    if (req.method === 'GET' && parts[0] === 'apis') {
+      if (parts.length === 1) {
+        const format = negotiateDiscovery(req.headers.accept);
+        const body = format === 'legacy' ? apiGroupList(catalog) : aggregatedDiscovery(catalog, format);
+        return json(res, 200, body, discoveryContentType(format));
+      }
+      if (parts.length === 2) {
+        const group = apiGroup(catalog, parts[1]!);
+        return group
+          ? json(res, 200, group)
+          : status(res, 404, 'NotFound', `the server could not find the requested resource`);
+      }
+      if (parts.length === 3) {
+        const list = apiResourceList(catalog, parts[1]!, parts[2]!);
+        return list
+          ? json(res, 200, list)
+          : status(res, 404, 'NotFound', `the server could not find the requested resource`);
+      }
+    }
+    if (path.startsWith('/openapi/'))
+      return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    return status(res, 503, 'ServiceUnavailable', 'this proxy does not forward claim requests yet');
+  };
+
+  refreshTLS();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '0.0.0.0', resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  log.info({ port, connection: options.connection }, 'proxy serving');
+
+  return {
+    port,
+    ready,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await Promise.all(informers.map((i) => i.stop()));
+    },
+  };
+}
+
+function json(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+function text(res: ServerResponse, code: number, body: string): void {
+  res.writeHead(code, { 'content-type': 'text/plain' });
+  res.end(body);
+}
+
+/** A metav1.Status, so clients classify the error by reason and code. */
+export function status(res: ServerResponse, code: number, reason: string, message: string): void {
+  json(res, code, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  });
+}
