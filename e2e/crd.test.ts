@@ -1,11 +1,9 @@
 // The generated CRD on a real kube-apiserver: it installs, defaults, and its OpenAPI and CEL rules reject bad
 // specs with precise messages before any operator sees them.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseSpec } from '../operator/src/api/connection.ts';
-import { crdFile } from '../operator/src/api/crd.ts';
+import { installConnectorCRD } from './harness/connector.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
-import { repoRoot } from './harness/paths.ts';
 import { sharedCluster } from './harness/shared.ts';
 
 const app = sharedCluster('app');
@@ -24,15 +22,7 @@ const valid = {
 };
 
 describe('ControlPlaneConnection CRD on kube-apiserver', () => {
-  beforeAll(async () => {
-    await kubectlOk(app, ['apply', '--server-side', '-f', join(repoRoot, crdFile)]);
-    await kubectlOk(app, [
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/controlplaneconnections.connect.ctp.dev',
-    ]);
-  });
+  beforeAll(() => installConnectorCRD(app));
 
   afterAll(async () => {
     await kubectl(app, ['delete', 'ctpc', '--all', '--wait=false']);

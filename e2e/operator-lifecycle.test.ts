@@ -1,22 +1,25 @@
 // Connection lifecycle in the operator: token rotation, restart mid-reconcile, each deletion policy, and a
 // finalizer that holds while the control plane cannot be reached.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { dump, load } from 'js-yaml';
-import { crdFile } from '../operator/src/api/crd.ts';
 import { scopedIdentityName } from '../operator/src/connection/scoped.ts';
-import { createLogger } from '../operator/src/log.ts';
-import { startOperator, type RunningOperator } from '../operator/src/operator.ts';
+import type { RunningOperator } from '../operator/src/operator.ts';
+import {
+  connectionManifest,
+  credentialSecret,
+  operatorNamespace,
+  prepareConnector,
+  startTestOperator,
+} from './harness/connector.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
-import { repoRoot } from './harness/paths.ts';
 import { freePorts } from './harness/ports.ts';
 import { sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
 
 const app = sharedCluster('app');
 const cp = sharedCluster('control-plane');
-const ns = 'ctp-system';
+const ns = operatorNamespace;
 const claimsPath = (namespace: string) => ['kubernetesclusters.platform.example.org', '-n', namespace];
 
 interface Status {
@@ -43,24 +46,9 @@ function connect(name: string, spec: Record<string, unknown>, secret = 'control-
   return kubectlOk(
     app,
     ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'connect.ctp.dev/v1alpha1',
-      kind: 'ControlPlaneConnection',
-      metadata: { name },
-      spec: { controlPlane: { kubeconfigSecretRef: { namespace: ns, name: secret } }, ...spec },
-    }),
-  );
-}
-
-function credentialSecret(name: string, kubeconfig: string): Promise<string> {
-  return kubectlOk(
-    app,
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name, namespace: ns },
-      stringData: { value: kubeconfig },
+    connectionManifest(name, {
+      controlPlane: { kubeconfigSecretRef: { namespace: ns, name: secret } },
+      ...spec,
     }),
   );
 }
@@ -88,14 +76,7 @@ describe('connection lifecycle', () => {
   let operator: RunningOperator | undefined;
   let port: number;
   const start = async () => {
-    operator = await startOperator({
-      kubeconfig: app.kubeconfigPath,
-      settings: { namespace: ns, image: 'ctp-connector:test', localProxyPort: port },
-      leaderElect: false,
-      metricsAddress: '0',
-      healthAddress: '0',
-      log: createLogger({ level: 'silent' }),
-    });
+    operator = await startTestOperator(app, port);
   };
 
   const stop = async () => {
@@ -104,14 +85,7 @@ describe('connection lifecycle', () => {
   };
 
   beforeAll(async () => {
-    await kubectlOk(app, ['apply', '--server-side', '-f', join(repoRoot, crdFile)]);
-    await kubectlOk(app, [
-      'wait',
-      '--for=condition=Established',
-      'crd/controlplaneconnections.connect.ctp.dev',
-    ]);
-    await kubectl(app, ['create', 'namespace', ns]);
-    await credentialSecret('control-plane', readFileSync(cp.kubeconfigPath, 'utf8'));
+    await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));
     [port] = (await freePorts(1)) as [number];
     await start();
   });
@@ -249,7 +223,7 @@ describe('connection lifecycle', () => {
 
   it('keeps the finalizer while the control plane is unreachable, and says why', async () => {
     const kubeconfig = readFileSync(cp.kubeconfigPath, 'utf8');
-    await credentialSecret('breakable', kubeconfig);
+    await credentialSecret(app, 'breakable', kubeconfig);
     await connect(
       'unreachable-at-delete',
       { targetNamespace: 'team-breakable', deletionPolicy: 'Delete' },
@@ -259,7 +233,7 @@ describe('connection lifecycle', () => {
     const [closed] = (await freePorts(1)) as [number];
     const broken = load(kubeconfig) as { clusters: { cluster: { server: string } }[] };
     broken.clusters[0]!.cluster.server = `https://127.0.0.1:${closed}`;
-    await credentialSecret('breakable', dump(broken));
+    await credentialSecret(app, 'breakable', dump(broken));
     await kubectlOk(app, ['delete', 'ctpc', 'unreachable-at-delete', '--wait=false']);
     const held = await waitFor(
       async () => {
@@ -272,7 +246,7 @@ describe('connection lifecycle', () => {
     expect(held.message).toContain('ECONNREFUSED');
     expect(await status('unreachable-at-delete')).toBeDefined();
     // Fixing the credential lets finalization finish.
-    await credentialSecret('breakable', kubeconfig);
+    await credentialSecret(app, 'breakable', kubeconfig);
     await kubectlOk(app, ['wait', '--for=delete', 'ctpc/unreachable-at-delete', '--timeout=90s']);
   });
 });

@@ -2,10 +2,15 @@
 // follows XRDs, precise conditions for bad input, and finalization.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { crdFile } from '../operator/src/api/crd.ts';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import { createLogger } from '../operator/src/log.ts';
-import { startOperator, type RunningOperator } from '../operator/src/operator.ts';
+import type { RunningOperator } from '../operator/src/operator.ts';
+import {
+  connectionManifest,
+  operatorNamespace,
+  prepareConnector,
+  startTestOperator,
+} from './harness/connector.ts';
 import { startProxy, type RunningProxy } from '../operator/src/proxy/server.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
 import { repoRoot } from './harness/paths.ts';
@@ -16,7 +21,7 @@ import { readFileSync } from 'node:fs';
 
 const app = sharedCluster('app');
 const cp = sharedCluster('control-plane');
-const ns = 'ctp-system';
+const ns = operatorNamespace;
 
 interface Condition {
   type: string;
@@ -54,12 +59,8 @@ async function condition(
   );
 }
 
-function apply(manifest: unknown): Promise<string> {
-  return kubectlOk(app, ['apply', '-f', '-'], JSON.stringify(manifest));
-}
-
-function connectionManifest(name: string, spec: Record<string, unknown>) {
-  return { apiVersion: 'connect.ctp.dev/v1alpha1', kind: 'ControlPlaneConnection', metadata: { name }, spec };
+function apply(manifest: string): Promise<string> {
+  return kubectlOk(app, ['apply', '-f', '-'], manifest);
 }
 
 describe('operator', () => {
@@ -69,32 +70,9 @@ describe('operator', () => {
   const appClient = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
 
   beforeAll(async () => {
-    await kubectlOk(app, ['apply', '--server-side', '-f', join(repoRoot, crdFile)]);
-    await kubectlOk(app, [
-      'wait',
-      '--for=condition=Established',
-      'crd/controlplaneconnections.connect.ctp.dev',
-    ]);
-    await kubectl(app, ['create', 'namespace', ns]);
-    await kubectlOk(app, [
-      '-n',
-      ns,
-      'create',
-      'secret',
-      'generic',
-      'control-plane',
-      `--from-file=value=${cp.kubeconfigPath}`,
-    ]);
-    const [port] = (await freePorts(1)) as [number];
-    proxyPort = port;
-    operator = await startOperator({
-      kubeconfig: app.kubeconfigPath,
-      settings: { namespace: ns, image: 'ctp-connector:test', localProxyPort: port },
-      leaderElect: false,
-      metricsAddress: '0',
-      healthAddress: '0',
-      log: createLogger({ level: process.env.OPERATOR_LOG_LEVEL ?? 'silent' }),
-    });
+    await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));
+    [proxyPort] = (await freePorts(1)) as [number];
+    operator = await startTestOperator(app, proxyPort);
   });
 
   afterAll(async () => {
