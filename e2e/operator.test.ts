@@ -6,6 +6,7 @@ import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import { createLogger } from '../operator/src/log.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
 import {
+  impersonatingKubeconfig,
   connectionManifest,
   operatorNamespace,
   prepareConnector,
@@ -67,7 +68,12 @@ describe('operator', () => {
   let operator: RunningOperator;
   let proxy: RunningProxy | undefined;
   let proxyPort: number;
-  const appClient = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
+  // The proxy runs with its ServiceAccount's rights, as the operator grants them.
+  const appClient = kubeClient(
+    pooledKubeConfig((kc) =>
+      kc.loadFromFile(impersonatingKubeconfig(app, `system:serviceaccount:${ns}:ctpc-main-proxy`)),
+    ),
+  );
 
   beforeAll(async () => {
     await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));

@@ -1,10 +1,12 @@
 // Setting up the connector on the shared clusters the way tests need it: its CRD, the operator namespace with a
 // control-plane credential, and an operator running in the test process (local proxy mode).
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { dump, load } from 'js-yaml';
 import { crdFile } from '../../operator/src/api/crd.ts';
 import { createLogger } from '../../operator/src/log.ts';
 import { startOperator, type RunningOperator } from '../../operator/src/operator.ts';
-import { kubectl, kubectlOk, type KubectlTarget } from './kubectl.ts';
+import { kubectlOk, type KubectlTarget } from './kubectl.ts';
 import { repoRoot } from './paths.ts';
 
 export const operatorNamespace = 'ctp-system';
@@ -33,19 +35,44 @@ export function credentialSecret(app: KubectlTarget, name: string, kubeconfig: s
   );
 }
 
-/** CRD, operator namespace, and the Secret "control-plane" with the control plane's admin kubeconfig. */
+/**
+ * The operator as installed by `kubectl apply -k config/default` (CRD, namespace, least-privilege RBAC; its
+ * Deployment never runs here), and the Secret "control-plane" with the control plane's admin kubeconfig.
+ */
 export async function prepareConnector(app: KubectlTarget, controlPlaneKubeconfig: string): Promise<void> {
-  await installConnectorCRD(app);
-  await kubectl(app, ['create', 'namespace', operatorNamespace]);
+  await kubectlOk(app, ['apply', '--server-side', '-k', join(repoRoot, 'config', 'default')]);
+  await kubectlOk(app, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/controlplaneconnections.connect.ctp.dev',
+  ]);
   await credentialSecret(app, 'control-plane', controlPlaneKubeconfig);
 }
 
+export const operatorServiceAccount = `system:serviceaccount:${operatorNamespace}:ctp-connector-operator`;
+
+/**
+ * A kubeconfig that acts as `user` through impersonation, so tests run the operator and the proxy with exactly the
+ * rights their ServiceAccounts get from the manifests.
+ */
+export function impersonatingKubeconfig(cluster: KubectlTarget & { dir: string }, user: string): string {
+  const config = load(readFileSync(cluster.kubeconfigPath, 'utf8')) as {
+    users: { user: Record<string, unknown> }[];
+  };
+  for (const u of config.users) u.user.as = user;
+  const path = join(cluster.dir, `as-${user.replace(/[^a-zA-Z0-9-]/g, '_')}.kubeconfig`);
+  writeFileSync(path, dump(config), { mode: 0o600 });
+  return path;
+}
+
+/** The operator in this process, with the operator ServiceAccount's rights. */
 export function startTestOperator(
-  app: { kubeconfigPath: string },
+  app: KubectlTarget & { dir: string },
   localProxyPort: number,
 ): Promise<RunningOperator> {
   return startOperator({
-    kubeconfig: app.kubeconfigPath,
+    kubeconfig: impersonatingKubeconfig(app, operatorServiceAccount),
     settings: { namespace: operatorNamespace, image: 'ctp-connector:test', localProxyPort },
     leaderElect: false,
     metricsAddress: '0',

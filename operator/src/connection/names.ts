@@ -19,8 +19,8 @@ export interface OwnedNames {
   catalog: string;
   /** Deployment, Service, ServiceAccount and PodDisruptionBudget of the proxy. */
   proxy: string;
-  /** Cluster-scoped RBAC objects of the proxy. */
-  clusterRole: string;
+  /** ClusterRoleBinding of the proxy to the shared proxy ClusterRole. */
+  clusterRoleBinding: string;
 }
 
 export function ownedNames(connection: string): OwnedNames {
@@ -30,7 +30,7 @@ export function ownedNames(connection: string): OwnedNames {
     serving: `${base}-serving`,
     catalog: `${base}-catalog`,
     proxy: `${base}-proxy`,
-    clusterRole: `ctp-connector:proxy:${connection}`,
+    clusterRoleBinding: `ctp-connector:proxy:${connection}`,
   };
 }
 

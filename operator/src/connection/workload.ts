@@ -18,6 +18,8 @@ export interface OperatorSettings {
 }
 
 export const proxyContainerPort = 8443;
+/** ClusterRole of every proxy, installed with the operator (config/rbac/proxy-role.yaml). */
+export const proxyClusterRole = 'ctp-connector-proxy';
 
 export interface WorkloadInput {
   connection: string;
@@ -64,26 +66,12 @@ export function desiredWorkload(input: WorkloadInput): KubeObject[] {
       automountServiceAccountToken: true,
     },
     {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: meta(names.clusterRole),
-      rules: [
-        // Connection Secrets of claims are delivered into the claims' namespaces.
-        {
-          apiGroups: [''],
-          resources: ['secrets'],
-          verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-        },
-        { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
-        // Authorization of the aggregator's users, as sample-apiserver's system:auth-delegator grants.
-        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
-      ],
-    },
-    {
+      // The proxy's cluster-wide rights live in one ClusterRole shipped with the operator (config/rbac), so the
+      // operator needs only `bind` on it, never the rights themselves.
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
-      metadata: meta(names.clusterRole),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: names.clusterRole },
+      metadata: meta(names.clusterRoleBinding),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: proxyClusterRole },
       subjects: [sa],
     },
     {
