@@ -2,7 +2,19 @@
 //   node e2e/cli.ts dev  [--dir .dev]   app + control-plane clusters with sample claim APIs, until Ctrl-C
 //   node e2e/cli.ts up   [--dir D] NAME...   just the named clusters, until Ctrl-C
 //   node e2e/cli.ts down [--dir .dev]   stop what `dev`/`up` started in that directory and remove its state
-import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import pino from 'pino';
+import { ownedNames } from '../operator/src/connection/names.ts';
+import { createLogger } from '../operator/src/log.ts';
+import {
+  operatorNamespace,
+  prepareConnector,
+  startTestOperator,
+  startTestProxy,
+} from './harness/connector.ts';
+import { kubectl, kubectlOk } from './harness/kubectl.ts';
+import { repoRoot } from './harness/paths.ts';
+import { freePorts } from './harness/ports.ts';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEnvironment, stateFile, pidFileName, type Environment } from './harness/environment.ts';
@@ -41,21 +53,60 @@ async function dev(): Promise<void> {
   const cpKubeconfig = join(dir, 'control-plane.kubeconfig');
   copyFileSync(app.kubeconfigPath, appKubeconfig);
   copyFileSync(controlPlane.kubeconfigPath, cpKubeconfig);
+
+  // The connector, as `kubectl apply -k config/default` installs it, with the operator and the proxy running
+  // here as processes (no kubelet): the proxy listens on the port the operator's ExternalName Service names.
+  console.log('installing the connector and connecting the app cluster ...');
+  const logs = join(dir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const log = (name: string) =>
+    createLogger({ level: 'info', name }, pino.destination({ dest: join(logs, `${name}.log`), sync: false }));
+  await prepareConnector(app, readFileSync(controlPlane.kubeconfigPath, 'utf8'));
+  const [proxyPort] = (await freePorts(1)) as [number];
+  const operator = await startTestOperator(app, proxyPort, log('operator'), {
+    metrics: '127.0.0.1:0',
+    health: '0',
+  });
+  const sample = join(repoRoot, 'config', 'samples', 'controlplaneconnection-kubeconfig.yaml');
+  await kubectlOk(app, ['apply', '-f', sample]);
+  const connection = 'control-plane';
+  await waitFor(
+    async () =>
+      (await kubectl(app, ['-n', operatorNamespace, 'get', 'secret', ownedNames(connection).serving]))
+        .code === 0
+        ? true
+        : undefined,
+    {
+      timeoutMs: 60_000,
+      what: 'the proxy serving certificate',
+    },
+  );
+  const proxy = await startTestProxy(app, connection, proxyPort, log('proxy'));
+  await kubectlOk(app, ['wait', '--for=condition=Ready', '--timeout=120s', `ctpc/${connection}`]);
+
   const rel = (p: string) => relative(process.cwd(), p) || p;
+  const k = `.tools/bin/kubectl --kubeconfig ${rel(appKubeconfig)}`;
   console.log(`
-Local clusters are running (Ctrl-C stops them; \`make dev-down\` from another terminal does too).
+Local clusters are running with the connector (Ctrl-C stops everything; \`make dev-down\` from another terminal too).
 
   app            ${app.server}    kubeconfig: ${rel(appKubeconfig)}
   control-plane  ${controlPlane.server}    kubeconfig: ${rel(cpKubeconfig)}
+  logs           ${rel(logs)}/operator.log, ${rel(logs)}/proxy.log
 
-The control plane serves sample claim APIs (fixtures in ${rel(join(fixturesDir, 'control-plane'))}):
-  kubectl --kubeconfig ${rel(cpKubeconfig)} get crd
-  kubectl --kubeconfig ${rel(cpKubeconfig)} get compositeresourcedefinitions
-  kubectl --kubeconfig ${rel(appKubeconfig)} get ns
+The app cluster is connected to the control plane (${rel(sample)}):
+  ${k} get controlplaneconnections
+  ${k} api-resources --categories=claim
+  ${k} get kubernetesclusters -A
 
-kubectl from \`make tools\` is at .tools/bin/kubectl.
+The control plane's claim APIs come from the sample XRDs in ${rel(join(fixturesDir, 'control-plane'))}:
+  .tools/bin/kubectl --kubeconfig ${rel(cpKubeconfig)} get compositeresourcedefinitions
+
+The seed's claim, for when the proxy forwards claim requests:
+  ${k} apply -f ${rel(join(fixturesDir, 'samples', 'kubernetescluster-claim.yaml'))}
 `);
   await waitForever(env, () => {
+    void proxy.stop();
+    void operator.stop();
     rmSync(appKubeconfig, { force: true });
     rmSync(cpKubeconfig, { force: true });
   });

@@ -3,16 +3,15 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
-import { createLogger } from '../operator/src/log.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
 import {
-  impersonatingKubeconfig,
+  startTestProxy,
   connectionManifest,
   operatorNamespace,
   prepareConnector,
   startTestOperator,
 } from './harness/connector.ts';
-import { startProxy, type RunningProxy } from '../operator/src/proxy/server.ts';
+import type { RunningProxy } from '../operator/src/proxy/server.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
 import { repoRoot } from './harness/paths.ts';
 import { freePorts } from './harness/ports.ts';
@@ -68,12 +67,6 @@ describe('operator', () => {
   let operator: RunningOperator;
   let proxy: RunningProxy | undefined;
   let proxyPort: number;
-  // The proxy runs with its ServiceAccount's rights, as the operator grants them.
-  const appClient = kubeClient(
-    pooledKubeConfig((kc) =>
-      kc.loadFromFile(impersonatingKubeconfig(app, `system:serviceaccount:${ns}:ctpc-main-proxy`)),
-    ),
-  );
 
   beforeAll(async () => {
     await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));
@@ -84,7 +77,6 @@ describe('operator', () => {
   afterAll(async () => {
     await proxy?.stop();
     await operator?.stop();
-    await appClient.close();
   });
 
   it('creates the token Secret, catalog, proxy workload and one APIService per claim group/version', async () => {
@@ -178,14 +170,7 @@ describe('operator', () => {
   it('becomes Ready once the proxy serves discovery, and kubectl sees the claim kinds', async () => {
     // In the local environment the proxy runs as a process; the aggregator reaches it through the
     // ExternalName Service at the operator's --local-proxy-port.
-    proxy = await startProxy({
-      app: appClient,
-      connection: 'main',
-      namespace: ns,
-      port: proxyPort,
-      host: '127.0.0.1',
-      log: createLogger({ level: 'silent' }),
-    });
+    proxy = await startTestProxy(app, 'main', proxyPort);
     await kubectlOk(app, ['wait', '--for=condition=Ready', '--timeout=90s', 'ctpc/main']);
     const ready = await condition('main', 'Ready', (c) => c.status === 'True');
     expect(ready.reason).toBe('Connected');

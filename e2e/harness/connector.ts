@@ -4,7 +4,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
 import { crdFile } from '../../operator/src/api/crd.ts';
-import { createLogger } from '../../operator/src/log.ts';
+import { ownedNames } from '../../operator/src/connection/names.ts';
+import { kubeClient, pooledKubeConfig } from '../../operator/src/kube/client.ts';
+import { createLogger, type Logger } from '../../operator/src/log.ts';
+import { startProxy, type RunningProxy } from '../../operator/src/proxy/server.ts';
 import { startOperator, type RunningOperator } from '../../operator/src/operator.ts';
 import { kubectlOk, type KubectlTarget } from './kubectl.ts';
 import { repoRoot } from './paths.ts';
@@ -70,14 +73,37 @@ export function impersonatingKubeconfig(cluster: KubectlTarget & { dir: string }
 export function startTestOperator(
   app: KubectlTarget & { dir: string },
   localProxyPort: number,
+  log: Logger = createLogger({ level: process.env.OPERATOR_LOG_LEVEL ?? 'silent' }),
+  addresses: { metrics: string; health: string } = { metrics: '0', health: '0' },
 ): Promise<RunningOperator> {
   return startOperator({
     kubeconfig: impersonatingKubeconfig(app, operatorServiceAccount),
     settings: { namespace: operatorNamespace, image: 'ctp-connector:test', localProxyPort },
     leaderElect: false,
-    metricsAddress: '0',
-    healthAddress: '0',
-    log: createLogger({ level: process.env.OPERATOR_LOG_LEVEL ?? 'silent' }),
+    metricsAddress: addresses.metrics,
+    healthAddress: addresses.health,
+    log,
+  });
+}
+
+/** The proxy of a connection in this process, with its ServiceAccount's rights, on the operator's local port. */
+export function startTestProxy(
+  app: KubectlTarget & { dir: string },
+  connection: string,
+  port: number,
+  log: Logger = createLogger({ level: 'silent' }),
+): Promise<RunningProxy> {
+  const kubeconfig = impersonatingKubeconfig(
+    app,
+    `system:serviceaccount:${operatorNamespace}:${ownedNames(connection).proxy}`,
+  );
+  return startProxy({
+    app: kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(kubeconfig))),
+    connection,
+    namespace: operatorNamespace,
+    port,
+    host: '127.0.0.1',
+    log,
   });
 }
 
