@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
 import {
+  credentialSecret,
   startTestProxy,
   connectionManifest,
   operatorNamespace,
@@ -18,6 +19,7 @@ import { freePorts } from './harness/ports.ts';
 import { sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
 import { readFileSync } from 'node:fs';
+import { load } from 'js-yaml';
 
 const app = sharedCluster('app');
 const cp = sharedCluster('control-plane');
@@ -71,7 +73,10 @@ describe('operator', () => {
   beforeAll(async () => {
     await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));
     [proxyPort] = (await freePorts(1)) as [number];
-    operator = await startTestOperator(app, proxyPort);
+    operator = await startTestOperator(app, proxyPort, undefined, {
+      metrics: '127.0.0.1:0',
+      health: '127.0.0.1:0',
+    });
   });
 
   afterAll(async () => {
@@ -310,6 +315,63 @@ describe('operator', () => {
     for (const name of ['missing-secret', 'garbage', 'unreachable', 'conflicting']) {
       await kubectlOk(app, ['delete', 'ctpc', name, '--wait=false']);
     }
+  });
+
+  it('refuses a wrong CA and a credential without rights, with precise reasons', async () => {
+    const cpConfig = load(readFileSync(cp.kubeconfigPath, 'utf8')) as {
+      clusters: { cluster: Record<string, string> }[];
+      users: { user: Record<string, string> }[];
+    };
+    const wrongCA = structuredClone(cpConfig);
+    wrongCA.clusters[0]!.cluster['certificate-authority-data'] = Buffer.from(app.servingCAPem).toString(
+      'base64',
+    );
+    await credentialSecret(app, 'wrong-ca', JSON.stringify(wrongCA));
+    await apply(
+      connectionManifest('wrong-ca', {
+        controlPlane: { kubeconfigSecretRef: { namespace: ns, name: 'wrong-ca' } },
+        targetNamespace: 'team-x',
+      }),
+    );
+    const badCA = await condition('wrong-ca', 'Stalled', (c) => c.status === 'True');
+    expect(badCA.reason).toBe('ControlPlaneCertificateInvalid');
+    expect(badCA.message).toContain('does not verify against the configured CA');
+
+    // A real token of a ServiceAccount that may do nothing in the control plane.
+    await kubectlOk(cp, ['-n', 'default', 'create', 'serviceaccount', 'powerless']);
+    const token = (await kubectlOk(cp, ['-n', 'default', 'create', 'token', 'powerless'])).trim();
+    const powerless = structuredClone(cpConfig);
+    powerless.users[0]!.user = { token };
+    await credentialSecret(app, 'powerless', JSON.stringify(powerless));
+    await apply(
+      connectionManifest('powerless', {
+        controlPlane: { kubeconfigSecretRef: { namespace: ns, name: 'powerless' } },
+        targetNamespace: 'team-x',
+      }),
+    );
+    const forbidden = await condition('powerless', 'Stalled', (c) => c.status === 'True');
+    expect(forbidden.reason).toBe('Forbidden');
+    expect(forbidden.message).toContain('cannot read or create namespace team-x in the control plane');
+    expect(forbidden.message).toContain('system:serviceaccount:default:powerless');
+    for (const name of ['wrong-ca', 'powerless'])
+      await kubectlOk(app, ['delete', 'ctpc', name, '--timeout=60s']);
+  });
+
+  it('serves health and controller-runtime style metrics', async () => {
+    const health = await fetch(`http://${operator.addresses.health}/healthz`);
+    expect(health.status).toBe(200);
+    expect((await fetch(`http://${operator.addresses.health}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`http://${operator.addresses.metrics}/metrics`)).text();
+    expect(metrics).toMatch(
+      /controller_runtime_reconcile_total\{controller="controlplaneconnection",result="(success|requeue_after)"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /controller_runtime_reconcile_errors_total\{controller="controlplaneconnection"\} [1-9]/,
+    );
+    expect(metrics).toContain('controller_runtime_reconcile_time_seconds_bucket');
+    expect(metrics).toMatch(/workqueue_depth\{name="controlplaneconnection"\} \d/);
+    // Secret material never shows up in metrics labels.
+    expect(metrics).not.toContain('BEGIN CERTIFICATE');
   });
 
   it('finalizes: APIServices and proxy objects go, the finalizer is released', async () => {

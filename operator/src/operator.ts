@@ -28,6 +28,8 @@ export interface OperatorOptions {
 }
 
 export interface RunningOperator {
+  /** Bound addresses (host:port) of the metrics and health endpoints, when enabled. */
+  addresses: { metrics?: string; health?: string };
   stop(): Promise<void>;
   /** Resolves when the operator has stopped (by stop(), or by losing leadership). */
   done: Promise<void>;
@@ -65,14 +67,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       server.listen(port, host, resolve);
     });
     servers.push(server);
+    const bound = server.address();
+    return typeof bound === 'object' && bound ? `${host}:${bound.port}` : undefined;
   };
   const health = (path: string) => {
     if (path === '/healthz' || path === '/livez') return { status: 200, body: 'ok' };
     if (path === '/readyz') return ready ? { status: 200, body: 'ok' } : { status: 503, body: 'not ready' };
     return { status: 404, body: 'not found' };
   };
-  await serve(options.healthAddress, health);
-  await serve(options.metricsAddress, async (path) =>
+  const healthBound = await serve(options.healthAddress, health);
+  const metricsBound = await serve(options.metricsAddress, async (path) =>
     path === '/metrics'
       ? { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType }
       : health(path),
@@ -148,6 +152,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   });
 
   return {
+    addresses: { metrics: metricsBound, health: healthBound },
     async stop() {
       stopping.abort();
       await done;

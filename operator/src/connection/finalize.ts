@@ -37,7 +37,14 @@ export async function finalizeConnection(deps: ReconcilerDeps, connection: Conne
   // 2. The control plane, by policy.
   const parsed = api.parseSpec(connection.spec);
   const clusterID = connection.status?.clusterID;
-  if (parsed.ok && clusterID) {
+  // Claims reach the control plane only through the proxy, which needs the token Secret: without one, this
+  // connection never served a claim and there is nothing to hand over or delete there.
+  const served = await get(deps.app, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: names.token, namespace: ns },
+  });
+  if (parsed.ok && clusterID && served) {
     try {
       const credential = await readCredential(deps.app, parsed.spec.controlPlane);
       const controlPlane = deps.controlPlanes.get(name, credential);
