@@ -65,6 +65,20 @@ function apply(manifest: string): Promise<string> {
   return kubectlOk(app, ['apply', '-f', '-'], manifest);
 }
 
+/** Another namespaced-XR API, made from the Database fixtures: group <name>.example.org, kind <Name>. */
+function renamedDatabase(name: string, file: string): string {
+  const kind = name[0]!.toUpperCase() + name.slice(1);
+  return readFileSync(join(repoRoot, 'e2e/fixtures/control-plane', file), 'utf8')
+    .replaceAll('data.example.org', `${name}.example.org`)
+    .replaceAll('Database', kind)
+    .replaceAll('database', name)
+    .replace('shortNames: [db]', `shortNames: [${name}db]`);
+}
+
+async function apiServiceExists(name: string): Promise<boolean> {
+  return (await kubectl(app, ['get', 'apiservice', name])).code === 0;
+}
+
 describe('operator', () => {
   let operator: RunningOperator;
   let proxy: RunningProxy | undefined;
@@ -190,20 +204,24 @@ describe('operator', () => {
       { timeoutMs: 90_000, what: 'kubectl api-resources to list the claim' },
     );
     expect(resources.trim()).toBe('kubernetesclusters.platform.example.org');
+    const events = await kubectlOk(app, [
+      'get',
+      'events',
+      '-n',
+      'default',
+      '--field-selector',
+      'involvedObject.name=main,reason=Connected',
+      '-o',
+      'jsonpath={.items[*].type}',
+    ]);
+    expect(events.split(' ')).toContain('Normal');
     const table = await kubectlOk(app, ['get', 'ctpc', 'main']);
     expect(table).toMatch(/main\s+True\s+Connected\s+https:\/\/127\.0\.0\.1:\d+\s+team-op\s+2\s+/);
   });
 
   it('follows XRDs in the control plane: a new one adds its APIService, removing it removes the APIService', async () => {
-    // A second namespaced-XR API, made from the Database fixtures by renaming.
-    const renamed = (file: string) =>
-      readFileSync(join(repoRoot, 'e2e/fixtures/control-plane', file), 'utf8')
-        .replaceAll('data.example.org', 'cache.example.org')
-        .replaceAll('Database', 'Cache')
-        .replaceAll('database', 'cache')
-        .replace('shortNames: [db]', 'shortNames: [cachedb]');
-    const xrd = renamed('20-database-xrd.yaml');
-    const crd = renamed('21-database-xr-crd.yaml');
+    const xrd = renamedDatabase('cache', '20-database-xrd.yaml');
+    const crd = renamedDatabase('cache', '21-database-xr-crd.yaml');
     const started = Date.now();
     await kubectlOk(cp, ['apply', '-f', '-'], crd);
     await kubectlOk(cp, ['wait', '--for=condition=Established', 'crd/caches.cache.example.org']);
@@ -232,6 +250,60 @@ describe('operator', () => {
     );
     await kubectlOk(cp, ['delete', 'crd', 'caches.cache.example.org']);
     expect(added).toBeLessThan(15_000);
+  });
+
+  it('adds and removes APIServices when include/exclude change', async () => {
+    await kubectlOk(app, [
+      'patch',
+      'ctpc',
+      'main',
+      '--type=merge',
+      '-p',
+      '{"spec":{"apis":{"exclude":[{"group":"data.example.org"}]}}}',
+    ]);
+    await waitFor(async () => (!(await apiServiceExists('v1beta1.data.example.org')) ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the excluded APIService to go',
+    });
+    expect(await apiServiceExists('v1alpha1.platform.example.org')).toBe(true);
+    await kubectlOk(app, [
+      'patch',
+      'ctpc',
+      'main',
+      '--type=merge',
+      '-p',
+      '{"spec":{"apis":{"exclude":null}}}',
+    ]);
+    await waitFor(async () => ((await apiServiceExists('v1beta1.data.example.org')) ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the APIService to come back',
+    });
+    await condition('main', 'Ready', (c) => c.status === 'True');
+  });
+
+  it('reports a group/version that a CRD of this cluster serves, and never overwrites it', async () => {
+    await kubectlOk(app, ['apply', '-f', '-'], renamedDatabase('dup', '21-database-xr-crd.yaml'));
+    await kubectlOk(app, ['wait', '--for=condition=Established', 'crd/dups.dup.example.org']);
+    await kubectlOk(cp, ['apply', '-f', '-'], renamedDatabase('dup', '21-database-xr-crd.yaml'));
+    await kubectlOk(cp, ['wait', '--for=condition=Established', 'crd/dups.dup.example.org']);
+    await kubectlOk(cp, ['apply', '-f', '-'], renamedDatabase('dup', '20-database-xrd.yaml'));
+    const conflict = await condition('main', 'Ready', (c) => c.reason === 'APIServiceConflict');
+    expect(conflict.message).toBe(
+      'APIService v1beta1.dup.example.org is owned by a CustomResourceDefinition or built-in API of this cluster',
+    );
+    const local = JSON.parse(
+      await kubectlOk(app, ['get', 'apiservice', 'v1beta1.dup.example.org', '-o', 'json']),
+    ) as {
+      metadata: { labels: Record<string, string> };
+      spec: { service?: unknown };
+    };
+    expect(local.metadata.labels['kube-aggregator.kubernetes.io/automanaged']).toBe('true');
+    expect(local.metadata.labels['connect.ctp.dev/connection']).toBeUndefined();
+    expect(local.spec.service).toBeUndefined();
+    await kubectlOk(cp, ['delete', 'compositeresourcedefinition', 'dups.dup.example.org']);
+    await kubectlOk(cp, ['delete', 'crd', 'dups.dup.example.org']);
+    await kubectlOk(app, ['delete', 'crd', 'dups.dup.example.org']);
+    await condition('main', 'Ready', (c) => c.status === 'True');
   });
 
   it('reports bad input precisely and keeps running', async () => {

@@ -60,10 +60,10 @@ async function main(argv: string[]): Promise<void> {
         healthAddress: values['health-probe-bind-address'],
         log,
       });
-      stopOnSignals(log, () => operator.stop());
+      const signalled = stopOnSignals(log, () => operator.stop());
       await operator.done;
-      // Reaching here without a signal means leadership was lost: exit non-zero so the pod restarts.
-      process.exit(1);
+      // Done without a signal means leadership was lost: exit non-zero so the pod restarts and campaigns again.
+      process.exit(signalled.received ? 0 : 1);
       break;
     }
     case 'proxy': {
@@ -106,13 +106,16 @@ async function main(argv: string[]): Promise<void> {
 }
 
 /** SIGTERM/SIGINT: stop gracefully (drain, release the lease), then exit 0. */
-function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
+function stopOnSignals(log: Logger, stop: () => Promise<void>): { received: boolean } {
+  const state = { received: false };
   const shutdown = (signal: string) => {
+    state.received = true;
     log.info({ signal }, 'shutting down');
     void stop().then(() => process.exit(0));
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  return state;
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
