@@ -10,11 +10,16 @@ import { setCondition } from './conditions.ts';
 import { ConditionError, readCredential } from './credentials.ts';
 import { connectionLabel, finalizer, ownedNames } from './names.ts';
 import type { ReconcilerDeps, Result } from './reconcile.ts';
-import { clusterIDLabel, labelValue, scopedObjects } from './scoped.ts';
+import { scopedObjects } from './scoped.ts';
+import {
+  appNameAnnotation,
+  appNameLabel,
+  appNamespaceLabel,
+  connectorLabels,
+  originSelector,
+} from '../claims/identity.ts';
 import { desiredWorkload } from './workload.ts';
 
-/** Labels the proxy puts on every claim it stores in the control plane (DESIGN §3). */
-export const claimLabels = [clusterIDLabel, 'connect.ctp.dev/app-namespace', 'connect.ctp.dev/app-name'];
 export const migratedAnnotationPrefix = 'connect.ctp.dev/migrated-from-';
 
 type Connection = KubeObject & { spec?: unknown; status?: api.ControlPlaneConnectionStatus };
@@ -145,7 +150,7 @@ async function handleClaims(
 ): Promise<number> {
   if (spec.deletionPolicy === 'Detach') return 0;
   let remaining = 0;
-  const selector = `${clusterIDLabel}=${labelValue(clusterID)}`;
+  const selector = originSelector(clusterID);
   for (const gv of groupVersions) {
     for (const resource of gv.resources) {
       const path = `/apis/${gv.group}/${gv.version}/namespaces/${spec.targetNamespace}/${resource.plural}`;
@@ -175,15 +180,15 @@ async function handleClaims(
         const labels = claim.metadata.labels ?? {};
         const annotations: Record<string, string | null> = {
           [`${migratedAnnotationPrefix}cluster`]: clusterID,
-          [`${migratedAnnotationPrefix}namespace`]: labels['connect.ctp.dev/app-namespace'] ?? null,
+          [`${migratedAnnotationPrefix}namespace`]: labels[appNamespaceLabel] ?? null,
           [`${migratedAnnotationPrefix}name`]:
-            claim.metadata.annotations?.['connect.ctp.dev/app-name'] ??
-            labels['connect.ctp.dev/app-name'] ??
-            null,
+            claim.metadata.annotations?.[appNameAnnotation] ?? labels[appNameLabel] ?? null,
           [`${migratedAnnotationPrefix}connection`]: connection,
         };
         await controlPlane.request('PATCH', claimPath, {
-          body: { metadata: { labels: Object.fromEntries(claimLabels.map((l) => [l, null])), annotations } },
+          body: {
+            metadata: { labels: Object.fromEntries(connectorLabels.map((l) => [l, null])), annotations },
+          },
           contentType: 'application/merge-patch+json',
         });
       }

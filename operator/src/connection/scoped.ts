@@ -4,9 +4,8 @@
 // clusters sharing a namespace each get their own identity.
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/resources.ts';
+import { clusterIDLabel, labelValue } from '../claims/identity.ts';
 import { hashOf, managedByLabels } from './names.ts';
-
-export const clusterIDLabel = 'connect.ctp.dev/cluster-id';
 
 export function scopedIdentityName(clusterID: string): string {
   return `ctp-connector-${hashOf(clusterID, 10)}`;
@@ -71,9 +70,4 @@ export async function requestToken(
 /** A token is rotated once half its lifetime has passed: "well before expiry", with room for retries. */
 export function rotationDue(issuedAt: Date, expiresAt: Date): Date {
   return new Date(issuedAt.getTime() + (expiresAt.getTime() - issuedAt.getTime()) / 2);
-}
-
-/** Label values are at most 63 characters; longer cluster IDs are represented by a hash. */
-export function labelValue(value: string): string {
-  return /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(value) ? value : hashOf(value, 32);
 }

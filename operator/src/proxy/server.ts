@@ -32,7 +32,8 @@ export interface ProxyOptions {
 export interface RunningProxy {
   port: number;
   ready(): boolean;
-  stop(): Promise<void>;
+  /** Graceful: waits up to drainMs for requests in flight. */
+  stop(drainMs?: number): Promise<void>;
 }
 
 type Data = KubernetesObject & { data?: Record<string, string>; binaryData?: Record<string, string> };
@@ -164,11 +165,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   return {
     port,
     ready,
-    async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+    async stop(drainMs = 5_000) {
+      // Stop accepting, let requests in flight finish, then close what is left: the aggregator keeps idle
+      // keep-alive connections open, and close() alone would wait for them.
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), drainMs);
+      await drained;
+      clearTimeout(force);
       await Promise.all(informers.map((i) => i.stop()));
     },
   };
