@@ -101,8 +101,10 @@ The app cluster is connected to the control plane (${rel(sample)}):
 The control plane's claim APIs come from the sample XRDs in ${rel(join(fixturesDir, 'control-plane'))}:
   .tools/bin/kubectl --kubeconfig ${rel(cpKubeconfig)} get compositeresourcedefinitions
 
-The seed's claim, for when the proxy forwards claim requests:
+Create the seed's claim in the app cluster; it is stored in the control plane's namespace team-1:
   ${k} apply -f ${rel(join(fixturesDir, 'samples', 'kubernetescluster-claim.yaml'))}
+  ${k} get kubernetesclusters -A
+  .tools/bin/kubectl --kubeconfig ${rel(cpKubeconfig)} -n team-1 get kubernetesclusters --show-labels
 `);
   await waitForever(env, () => {
     void proxy.stop();

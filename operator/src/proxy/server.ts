@@ -3,14 +3,17 @@
 // from the app cluster and watched, so rotations apply without a restart.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PooledKubeConfig, kubeClient, type KubeClient } from '../kube/client.ts';
 import type { TLSSocket } from 'node:tls';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { decodeCatalog, type Catalog } from '../catalog/catalog.ts';
 import { ownedNames } from '../connection/names.ts';
 import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
-import type { KubeClient } from '../kube/client.ts';
 import { authenticate, parseRequestHeaderConfig, type RequestHeaderConfig, type UserInfo } from './auth.ts';
+import { forward } from './forward.ts';
+import { parseResourceRequest } from './requestinfo.ts';
+import { json, status, text } from './respond.ts';
 import {
   aggregatedDiscovery,
   apiGroup,
@@ -44,6 +47,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   let catalog: Catalog | undefined;
   let requestHeader: RequestHeaderConfig | undefined;
   let serving: { cert: string; key: string } | undefined;
+  let upstream: { kubeconfig: string; client: KubeClient } | undefined;
   // TLS material arrives through the watches below; setSecureContext swaps it in on every rotation.
   const server: Server = createServer(
     {
@@ -81,6 +85,22 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       const key = decode('tls.key');
       serving = cert && key ? { cert, key } : undefined;
       refreshTLS();
+    }),
+    watchOne(`/api/v1/namespaces/${options.namespace}/secrets`, names.token, (secret) => {
+      // The operator rotates the token; new requests use the new one, requests in flight finish on the old.
+      const kubeconfig = secret?.data?.kubeconfig
+        ? Buffer.from(secret.data.kubeconfig, 'base64').toString('utf8')
+        : undefined;
+      if (kubeconfig === upstream?.kubeconfig) return;
+      const previous = upstream;
+      if (kubeconfig) {
+        const kc = new PooledKubeConfig();
+        kc.loadFromString(kubeconfig);
+        upstream = { kubeconfig, client: kubeClient(kc, 'ctp-connector-proxy') };
+      } else {
+        upstream = undefined;
+      }
+      if (previous) setTimeout(() => void previous.client.close(), 60_000).unref();
     }),
     watchOne(`/api/v1/namespaces/${options.namespace}/configmaps`, names.catalog, (cm) => {
       try {
@@ -150,7 +170,15 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     }
     if (path.startsWith('/openapi/'))
       return status(res, 404, 'NotFound', 'the server could not find the requested resource');
-    return status(res, 503, 'ServiceUnavailable', 'this proxy does not forward claim requests yet');
+    const url = new URL(req.url ?? '/', 'https://proxy');
+    const info = parseResourceRequest(req.method ?? 'GET', path, url.searchParams);
+    if (!info) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    forward(req, res, info, url.searchParams, { catalog, upstream: upstream?.client }).catch(
+      (err: unknown) => {
+        log.error({ path, err: String(err) }, 'request failed');
+        if (!res.headersSent) status(res, 500, 'InternalError', 'the proxy failed to handle the request');
+      },
+    );
   };
 
   refreshTLS();
@@ -174,30 +202,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       await drained;
       clearTimeout(force);
       await Promise.all(informers.map((i) => i.stop()));
+      await upstream?.client.close();
     },
   };
-}
-
-function json(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(code, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
-  res.end(payload);
-}
-
-function text(res: ServerResponse, code: number, body: string): void {
-  res.writeHead(code, { 'content-type': 'text/plain' });
-  res.end(body);
-}
-
-/** A metav1.Status, so clients classify the error by reason and code. */
-export function status(res: ServerResponse, code: number, reason: string, message: string): void {
-  json(res, code, {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message,
-    reason,
-    code,
-  });
 }

@@ -1,0 +1,146 @@
+// Claims through the app cluster's kube-apiserver and the proxy, compared with the control plane's own view.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { controlPlaneName } from '../operator/src/claims/identity.ts';
+import type { RunningOperator } from '../operator/src/operator.ts';
+import type { RunningProxy } from '../operator/src/proxy/server.ts';
+import {
+  connectionManifest,
+  operatorNamespace,
+  prepareConnector,
+  startTestOperator,
+  startTestProxy,
+} from './harness/connector.ts';
+import { fixturesDir } from './harness/fixtures.ts';
+import { kubectl, kubectlOk } from './harness/kubectl.ts';
+import { freePorts } from './harness/ports.ts';
+import { sharedCluster } from './harness/shared.ts';
+import { waitFor } from './harness/wait.ts';
+
+const app = sharedCluster('app');
+const cp = sharedCluster('control-plane');
+const target = 'team-proxy';
+const claimFile = join(fixturesDir, 'samples', 'kubernetescluster-claim.yaml');
+
+interface Claim {
+  metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: { writeConnectionSecretToRef?: { name: string } };
+}
+
+describe('proxy: claims through the aggregation layer', () => {
+  let operator: RunningOperator;
+  let proxy: RunningProxy;
+  let clusterID: string;
+
+  beforeAll(async () => {
+    await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));
+    const [port] = (await freePorts(1)) as [number];
+    operator = await startTestOperator(app, port);
+    await kubectlOk(
+      app,
+      ['apply', '-f', '-'],
+      connectionManifest('claims', {
+        controlPlane: { kubeconfigSecretRef: { namespace: operatorNamespace, name: 'control-plane' } },
+        targetNamespace: target,
+        deletionPolicy: 'Delete',
+      }),
+    );
+    await waitFor(
+      async () =>
+        (await kubectl(app, ['-n', operatorNamespace, 'get', 'secret', 'ctpc-claims-serving'])).code === 0
+          ? true
+          : undefined,
+      {
+        timeoutMs: 60_000,
+        what: 'the serving certificate',
+      },
+    );
+    proxy = await startTestProxy(app, 'claims', port);
+    await kubectlOk(app, ['wait', '--for=condition=Ready', '--timeout=90s', 'ctpc/claims']);
+    clusterID = await kubectlOk(app, ['get', 'ctpc', 'claims', '-o', 'jsonpath={.status.clusterID}']);
+    await kubectl(app, ['create', 'namespace', 'other']);
+  });
+
+  afterAll(async () => {
+    await kubectl(app, ['delete', 'ctpc', 'claims', '--timeout=60s']);
+    await proxy?.stop();
+    await operator?.stop();
+  });
+
+  it('applies the seed claim in the app cluster and stores it in targetNamespace under its mapped name', async () => {
+    const applied = await waitFor(
+      async () => {
+        const r = await kubectl(app, ['apply', '-f', claimFile]);
+        return r.code === 0 ? r.stdout : undefined;
+      },
+      { timeoutMs: 90_000, what: 'kubectl apply of the claim (discovery of the new API)' },
+    );
+    expect(applied.trim()).toBe('kubernetescluster.platform.example.org/my-cluster created');
+    const mapped = controlPlaneName('my-cluster', 'default', clusterID);
+    const stored = JSON.parse(
+      await kubectlOk(cp, ['-n', target, 'get', 'kubernetesclusters', mapped, '-o', 'json']),
+    ) as Claim;
+    expect(stored.metadata.labels).toMatchObject({
+      'connect.ctp.dev/cluster-id': clusterID,
+      'connect.ctp.dev/app-namespace': 'default',
+      'connect.ctp.dev/app-name': 'my-cluster',
+    });
+    expect(stored.spec.writeConnectionSecretToRef?.name).toBe(
+      controlPlaneName('my-cluster-kubeconfig', 'default', clusterID),
+    );
+  });
+
+  it('reads the claim back under its own name and namespace', async () => {
+    const got = JSON.parse(
+      await kubectlOk(app, ['-n', 'default', 'get', 'kubernetescluster', 'my-cluster', '-o', 'json']),
+    ) as Claim;
+    expect(got.metadata.name).toBe('my-cluster');
+    expect(got.metadata.namespace).toBe('default');
+    expect(Object.keys(got.metadata.labels ?? {}).filter((k) => k.startsWith('connect.ctp.dev'))).toEqual([]);
+    expect(got.spec.writeConnectionSecretToRef?.name).toBe('my-cluster-kubeconfig');
+    const table = await kubectlOk(app, ['get', 'kubernetesclusters', '-A']);
+    expect(table).toMatch(/^NAMESPACE\s+NAME\s+SYNCED\s+READY\s+CONNECTION-SECRET\s+AGE/);
+    expect(table).toMatch(/\ndefault\s+my-cluster\s+my-cluster-kubeconfig\s+\d+s/);
+    // A second apply is a no-op.
+    expect((await kubectlOk(app, ['apply', '-f', claimFile])).trim()).toBe(
+      'kubernetescluster.platform.example.org/my-cluster unchanged',
+    );
+  });
+
+  it('keeps namespaces apart: the same name in another namespace is another claim', async () => {
+    await kubectlOk(
+      app,
+      ['apply', '-n', 'other', '-f', '-'],
+      readFileSync(claimFile, 'utf8').replace('namespace: default', 'namespace: other'),
+    );
+    const inDefault = await kubectlOk(app, ['-n', 'default', 'get', 'kubernetesclusters', '-o', 'name']);
+    const inOther = await kubectlOk(app, ['-n', 'other', 'get', 'kubernetesclusters', '-o', 'name']);
+    expect(inDefault.trim()).toBe('kubernetescluster.platform.example.org/my-cluster');
+    expect(inOther.trim()).toBe('kubernetescluster.platform.example.org/my-cluster');
+    const stored = await kubectlOk(cp, ['-n', target, 'get', 'kubernetesclusters', '-o', 'name']);
+    expect(stored.trim().split('\n')).toHaveLength(2);
+    const empty = await kubectlOk(app, ['-n', 'kube-system', 'get', 'kubernetesclusters', '-o', 'name']);
+    expect(empty.trim()).toBe('');
+  });
+
+  it('answers a missing claim with a NotFound Status in the app namespace terms', async () => {
+    const missing = await kubectl(app, ['-n', 'default', 'get', 'kubernetescluster', 'nope']);
+    expect(missing.stderr.trim()).toBe(
+      'Error from server (NotFound): kubernetesclusters.platform.example.org "nope" not found',
+    );
+  });
+
+  it('deletes through the proxy', async () => {
+    await kubectlOk(app, ['-n', 'other', 'delete', 'kubernetescluster', 'my-cluster']);
+    const stored = await kubectlOk(cp, ['-n', target, 'get', 'kubernetesclusters', '-o', 'name']);
+    expect(stored.trim().split('\n')).toEqual([
+      `kubernetescluster.platform.example.org/${controlPlaneName('my-cluster', 'default', clusterID)}`,
+    ]);
+  });
+});

@@ -1,0 +1,330 @@
+// Claim requests, forwarded to the control plane: the path is rewritten to targetNamespace and the mapped name,
+// bodies are translated up, every response is translated back, and selectors are narrowed so a request can only
+// ever reach this cluster's (and this namespace's) claims.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { load } from 'js-yaml';
+import { controlPlaneName, originSelector } from '../claims/identity.ts';
+import type { Catalog } from '../catalog/catalog.ts';
+import { KubeApiError, type KubeClient } from '../kube/client.ts';
+import type { ResourceRequest } from './requestinfo.ts';
+import { json, status } from './respond.ts';
+import { connectionSecretAnnotation, fromControlPlane, toControlPlane, type Scope } from './translate.ts';
+
+export const maxBodyBytes = 3 * 1024 * 1024;
+
+const passthroughQuery = [
+  'dryRun',
+  'fieldManager',
+  'fieldValidation',
+  'force',
+  'limit',
+  'continue',
+  'resourceVersion',
+  'resourceVersionMatch',
+  'timeoutSeconds',
+  'gracePeriodSeconds',
+  'propagationPolicy',
+];
+
+export interface ForwardContext {
+  catalog: Catalog;
+  upstream: KubeClient | undefined;
+}
+
+type Obj = Record<string, unknown> & {
+  metadata?: Record<string, unknown> & { name?: string; namespace?: string; generateName?: string };
+};
+
+export async function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: ResourceRequest,
+  query: URLSearchParams,
+  ctx: ForwardContext,
+): Promise<void> {
+  const scope: Scope = { clusterID: ctx.catalog.clusterID, targetNamespace: ctx.catalog.targetNamespace };
+  const resource = ctx.catalog.groupVersions
+    .find((gv) => gv.group === info.group && gv.version === info.version)
+    ?.resources.find((r) => r.plural === info.resource);
+  if (!resource) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+  if (info.subresource && !(info.subresource === 'status' && resource.hasStatus)) {
+    return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+  }
+  if (!info.namespace && info.verb !== 'list' && info.verb !== 'watch') {
+    return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+  }
+  if (info.verb === 'watch')
+    return status(res, 503, 'ServiceUnavailable', 'watch is not served by this proxy yet');
+  if (!ctx.upstream)
+    return status(res, 503, 'ServiceUnavailable', 'the control-plane credential is not loaded yet');
+
+  const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim();
+  if (info.verb === 'patch' && contentType === 'application/strategic-merge-patch+json') {
+    return status(
+      res,
+      415,
+      'UnsupportedMediaType',
+      'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+    );
+  }
+
+  const base = `/apis/${info.group}/${info.version}/namespaces/${scope.targetNamespace}/${info.resource}`;
+  const params: Record<string, string> = {};
+  for (const key of passthroughQuery) {
+    const value = query.get(key);
+    if (value !== null) params[key] = value;
+  }
+
+  let body: unknown;
+  let name = info.name;
+  if (
+    info.verb === 'create' ||
+    info.verb === 'update' ||
+    info.verb === 'patch' ||
+    info.verb === 'delete' ||
+    info.verb === 'deletecollection'
+  ) {
+    const raw = await readBody(req);
+    if (raw === undefined)
+      return status(
+        res,
+        413,
+        'RequestEntityTooLarge',
+        `the request body is larger than ${maxBodyBytes} bytes`,
+      );
+    if (raw.length > 0) {
+      try {
+        body = contentType === 'application/apply-patch+yaml' ? load(raw) : JSON.parse(raw);
+      } catch (err) {
+        return status(
+          res,
+          400,
+          'BadRequest',
+          `the request body is not valid ${contentType}: ${(err as Error).message}`,
+        );
+      }
+    }
+  }
+  const namespace = info.namespace;
+  if (
+    namespace &&
+    body &&
+    typeof body === 'object' &&
+    !Array.isArray(body) &&
+    (info.verb === 'create' || info.verb === 'update' || info.verb === 'patch')
+  ) {
+    const obj = body as Obj;
+    const bodyNamespace = obj.metadata?.namespace;
+    if (bodyNamespace && bodyNamespace !== namespace) {
+      return status(
+        res,
+        400,
+        'BadRequest',
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
+    }
+    if (info.verb === 'create') {
+      name =
+        obj.metadata?.name ??
+        (obj.metadata?.generateName
+          ? `${obj.metadata.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`
+          : undefined);
+      if (!name)
+        return status(res, 422, 'Invalid', 'metadata.name: Required value: name or generateName is required');
+      delete obj.metadata?.generateName;
+    }
+    if (name && obj.metadata?.name && obj.metadata.name !== name) {
+      return status(res, 400, 'BadRequest', 'the name of the object does not match the name on the URL');
+    }
+    if (info.verb !== 'patch' || contentType !== 'application/json-patch+json') {
+      body = toControlPlane(obj, scope, { namespace, name: name! });
+      if (info.verb === 'patch' && contentType === 'application/merge-patch+json' && !obj.metadata?.name) {
+        // A merge patch that does not name the object must not rename it.
+        delete (body as Obj).metadata!.name;
+        delete (body as Obj).metadata!.namespace;
+      }
+    }
+  }
+  if (
+    Array.isArray(body) &&
+    body.some((op: { path?: string }) =>
+      /^\/metadata\/(name|namespace)$|connect\.ctp\.dev~1/.test(op.path ?? ''),
+    )
+  ) {
+    return status(
+      res,
+      422,
+      'Invalid',
+      'a JSON patch may not change metadata.name, metadata.namespace or connect.ctp.dev metadata',
+    );
+  }
+
+  let path = base;
+  if (name && info.verb !== 'create')
+    path += `/${encodeURIComponent(controlPlaneName(name, namespace!, scope.clusterID))}`;
+  if (info.subresource) path += `/${info.subresource}`;
+  if (info.verb === 'list' || info.verb === 'deletecollection') {
+    const selectors = narrowSelectors(query, scope, namespace);
+    if (!selectors) return json(res, 200, emptyList(info, resource.listKind));
+    Object.assign(params, selectors);
+  }
+  const accept = stripBinary(req.headers.accept);
+
+  try {
+    const response = await ctx.upstream.request<Obj>(req.method as 'GET', path, {
+      query: params,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      contentType:
+        contentType === 'application/apply-patch+yaml' ? 'application/apply-patch+yaml' : contentType,
+      headers: {
+        accept,
+        ...(req.headers['audit-id'] ? { 'audit-id': String(req.headers['audit-id']) } : {}),
+      },
+      timeoutMs: 55_000,
+    });
+    const translated = translateResponse(response, scope, namespace, name);
+    if (!translated)
+      return status(res, 404, 'NotFound', `${resource.plural}.${info.group} "${name ?? ''}" not found`);
+    return json(res, info.verb === 'create' ? 201 : 200, translated);
+  } catch (err) {
+    if (err instanceof KubeApiError) {
+      const s = err.status;
+      const message = (s?.message ?? err.message).replaceAll(
+        name ? controlPlaneName(name, namespace ?? '', scope.clusterID) : '\0',
+        name ?? '',
+      );
+      return json(res, err.code, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message,
+        reason: s?.reason ?? 'InternalError',
+        code: err.code,
+        ...(s?.details ? { details: { ...s.details, ...(name ? { name } : {}) } } : {}),
+      });
+    }
+    return status(
+      res,
+      503,
+      'ServiceUnavailable',
+      `the control plane is unreachable: ${(err as Error).message}`,
+    );
+  }
+}
+
+/** The label (and field) selectors sent up: always this cluster, and the namespace asked for; undefined = empty. */
+function narrowSelectors(
+  query: URLSearchParams,
+  scope: Scope,
+  namespace: string | undefined,
+): Record<string, string> | undefined {
+  let ns = namespace;
+  const fields: string[] = [];
+  for (const term of (query.get('fieldSelector') ?? '').split(',').filter(Boolean)) {
+    const match = /^metadata\.(name|namespace)(==|=|!=)(.*)$/.exec(term);
+    if (match?.[1] === 'namespace' && match[2] !== '!=') {
+      if (ns && ns !== match[3]) return undefined;
+      ns = match[3];
+    } else if (match?.[1] === 'name' && match[2] !== '!=' && ns) {
+      fields.push(`metadata.name=${controlPlaneName(match[3]!, ns, scope.clusterID)}`);
+    } else if (match?.[1] === 'name') {
+      // A name across namespaces: filter on the app-name label instead.
+      const label = `connect.ctp.dev/app-name${match[2] === '!=' ? '!=' : '='}${match[3]}`;
+      fields.push(`label:${label}`);
+    } else {
+      fields.push(term);
+    }
+  }
+  const labels = [originSelector(scope.clusterID, ns)];
+  const user = query.get('labelSelector');
+  if (user) labels.push(user);
+  const fieldTerms = fields.filter((f) => !f.startsWith('label:'));
+  labels.push(...fields.filter((f) => f.startsWith('label:')).map((f) => f.slice(6)));
+  return {
+    labelSelector: labels.join(','),
+    ...(fieldTerms.length ? { fieldSelector: fieldTerms.join(',') } : {}),
+  };
+}
+
+function translateResponse(
+  obj: Obj,
+  scope: Scope,
+  namespace: string | undefined,
+  name: string | undefined,
+): Obj | undefined {
+  const kind = obj.kind as string | undefined;
+  if (kind === 'Status') {
+    const details = obj.details as { name?: string } | undefined;
+    return details && name ? { ...obj, details: { ...details, name } } : obj;
+  }
+  if (kind === 'Table') {
+    const rows = ((obj.rows as { cells: unknown[]; object?: Obj }[] | undefined) ?? []).flatMap((row) => {
+      const object = row.object ? fromControlPlane(row.object, scope) : undefined;
+      if (row.object && !object) return [];
+      if (namespace && object?.metadata?.namespace !== namespace) return [];
+      // Printer columns show stored values: put the app-side names back (name, connection secret).
+      const annotations = row.object?.metadata?.annotations as Record<string, string> | undefined;
+      const secret = annotations?.[connectionSecretAnnotation];
+      const appNamespace = object?.metadata?.namespace;
+      const mappedSecret =
+        secret && appNamespace ? controlPlaneName(secret, appNamespace, scope.clusterID) : undefined;
+      const cells = row.cells.map((cell, i) =>
+        i === 0 && object?.metadata?.name
+          ? object.metadata.name
+          : mappedSecret && cell === mappedSecret
+            ? secret
+            : cell,
+      );
+      return [{ ...row, cells, ...(object ? { object } : {}) }];
+    });
+    return { ...obj, rows };
+  }
+  if (Array.isArray(obj.items)) {
+    const items = (obj.items as Obj[])
+      .map((item) => fromControlPlane(item, scope))
+      .filter((item): item is Obj => Boolean(item));
+    return { ...obj, items: namespace ? items.filter((i) => i.metadata?.namespace === namespace) : items };
+  }
+  const translated = fromControlPlane(obj, scope);
+  if (!translated) return undefined;
+  if (namespace && translated.metadata?.namespace !== namespace) return undefined;
+  return translated;
+}
+
+function emptyList(info: ResourceRequest, listKind: string): Obj {
+  return {
+    kind: listKind,
+    apiVersion: `${info.group}/${info.version}`,
+    metadata: { resourceVersion: '1' },
+    items: [],
+  };
+}
+
+/** Protobuf and CBOR cannot be rewritten; every client also accepts JSON. */
+function stripBinary(accept: string | undefined): string {
+  const kept = (accept ?? 'application/json')
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => !/protobuf|cbor/.test(t));
+  return kept.length ? kept.join(',') : 'application/json';
+}
+
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        resolve(undefined);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

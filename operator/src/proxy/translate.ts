@@ -1,0 +1,129 @@
+// Translation of claim objects between the app cluster's view (namespace, name) and the control plane's
+// (targetNamespace, mapped name, origin labels). Applied to every body going up and every object coming back,
+// so a client never sees the control plane's names and can never forge the connector's metadata. Pure.
+import {
+  appNameAnnotation,
+  connectorLabels,
+  controlPlaneName,
+  originLabels,
+  type ClaimOrigin,
+} from '../claims/identity.ts';
+
+/** App-side name of the claim's connection Secret (spec.writeConnectionSecretToRef.name). */
+export const connectionSecretAnnotation = 'connect.ctp.dev/app-connection-secret';
+const connectorAnnotations = [appNameAnnotation, connectionSecretAnnotation];
+
+export interface Scope {
+  clusterID: string;
+  targetNamespace: string;
+}
+
+type Obj = Record<string, unknown> & {
+  metadata?: {
+    name?: string;
+    generateName?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: unknown;
+    managedFields?: { fieldsV1?: Record<string, unknown> }[];
+  };
+  spec?: { writeConnectionSecretToRef?: { name?: string } } & Record<string, unknown>;
+};
+
+/** The object as it is stored in the control plane. `namespace` and `name` are the app cluster's. */
+export function toControlPlane(obj: Obj, scope: Scope, origin: { namespace: string; name: string }): Obj {
+  const metadata = { ...obj.metadata };
+  const full: ClaimOrigin = { clusterID: scope.clusterID, namespace: origin.namespace, name: origin.name };
+  metadata.name = controlPlaneName(origin.name, origin.namespace, scope.clusterID);
+  metadata.namespace = scope.targetNamespace;
+  // App-cluster owners do not exist in the control plane; its garbage collector would delete the claim.
+  delete metadata.ownerReferences;
+  const labels = { ...metadata.labels };
+  for (const key of connectorLabels) delete labels[key];
+  metadata.labels = { ...labels, ...originLabels(full) };
+  const annotations: Record<string, string> = { ...metadata.annotations };
+  for (const key of connectorAnnotations) delete annotations[key];
+  metadata.annotations = { ...annotations, [appNameAnnotation]: origin.name };
+  const out: Obj = { ...obj, metadata };
+  const secretRef = obj.spec?.writeConnectionSecretToRef;
+  if (secretRef?.name) {
+    // The mapping is one-way (long names are cut); remember the app-side name to map reads back.
+    metadata.annotations[connectionSecretAnnotation] = secretRef.name;
+    out.spec = {
+      ...obj.spec,
+      writeConnectionSecretToRef: {
+        ...secretRef,
+        name: controlPlaneName(secretRef.name, origin.namespace, scope.clusterID),
+      },
+    };
+  }
+  return out;
+}
+
+/** The object as the app cluster sees it; undefined when it does not belong to this cluster. */
+export function fromControlPlane(obj: Obj, scope: Scope): Obj | undefined {
+  const origin = originOf(obj, scope);
+  if (!origin) return undefined;
+  const metadata = { ...obj.metadata, name: origin.name, namespace: origin.namespace };
+  const labels = { ...metadata.labels };
+  for (const key of connectorLabels) delete labels[key];
+  metadata.labels = labels;
+  if (Object.keys(labels).length === 0) delete metadata.labels;
+  const annotations = { ...metadata.annotations };
+  const appSecretName = annotations[connectionSecretAnnotation];
+  delete annotations[appNameAnnotation];
+  delete annotations[connectionSecretAnnotation];
+  metadata.annotations = annotations;
+  if (Object.keys(annotations).length === 0) delete metadata.annotations;
+  if (metadata.managedFields) metadata.managedFields = metadata.managedFields.map(withoutConnectorFields);
+  const out: Obj = { ...obj, metadata };
+  const secretRef = obj.spec?.writeConnectionSecretToRef;
+  if (secretRef && appSecretName)
+    out.spec = { ...obj.spec, writeConnectionSecretToRef: { ...secretRef, name: appSecretName } };
+  return out;
+}
+
+/** Where a stored object came from, if it is this cluster's. */
+export function originOf(obj: Obj, scope: Scope): { namespace: string; name: string } | undefined {
+  const labels = obj.metadata?.labels ?? {};
+  const name = obj.metadata?.annotations?.[appNameAnnotation];
+  const namespace = labels['connect.ctp.dev/app-namespace'];
+  if (!name || !namespace) return undefined;
+  if (
+    labels['connect.ctp.dev/cluster-id'] !==
+    originLabels({ clusterID: scope.clusterID, namespace, name })['connect.ctp.dev/cluster-id']
+  ) {
+    return undefined;
+  }
+  // The stored name must be the one this cluster would give it: labels alone could be copied by anyone.
+  if (obj.metadata?.name !== controlPlaneName(name, namespace, scope.clusterID)) return undefined;
+  return { namespace, name };
+}
+
+function withoutConnectorFields(entry: { fieldsV1?: Record<string, unknown> }): {
+  fieldsV1?: Record<string, unknown>;
+} {
+  const fields = entry.fieldsV1;
+  const metadata = fields?.['f:metadata'] as Record<string, Record<string, unknown> | undefined> | undefined;
+  if (!fields || !metadata) return entry;
+  const strip = (section: Record<string, unknown> | undefined, keys: string[]) => {
+    if (!section) return section;
+    const copy = { ...section };
+    for (const key of keys) delete copy[`f:${key}`];
+    return copy;
+  };
+  return {
+    ...entry,
+    fieldsV1: {
+      ...fields,
+      'f:metadata': {
+        ...metadata,
+        ...(metadata['f:labels'] ? { 'f:labels': strip(metadata['f:labels'], connectorLabels) } : {}),
+        ...(metadata['f:annotations']
+          ? { 'f:annotations': strip(metadata['f:annotations'], connectorAnnotations) }
+          : {}),
+      },
+    },
+  };
+}
