@@ -105,6 +105,15 @@ export interface KubeClient {
   readonly kubeConfig: KubeConfig;
   readonly server: string;
   request<T = unknown>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
+  /** A streaming request (watches): no deadline, the caller aborts through options.signal. */
+  stream(
+    method: HttpMethod,
+    path: string,
+    options?: RequestOptions,
+  ): Promise<{
+    headers: Record<string, string | string[] | undefined>;
+    body: NodeJS.ReadableStream & AsyncIterable<Buffer>;
+  }>;
   /** Closes pooled connections (when the KubeConfig pools them). */
   close(): Promise<void>;
 }
@@ -116,52 +125,68 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const server = cluster.server.replace(/\/+$/, '');
+
+  /** Sends a request; resolves once a 2xx response's headers arrive, or throws KubeApiError with the Status. */
+  const send = async (
+    method: HttpMethod,
+    path: string,
+    options: RequestOptions,
+    signal: AbortSignal | undefined,
+  ) => {
+    const url = new URL(server + path);
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    const context = new RequestContext(url.toString(), method);
+    await kc.applySecurityAuthentication(context);
+    const headers: Record<string, string> = {
+      ...context.getHeaders(),
+      accept: 'application/json',
+      'user-agent': userAgent,
+      ...options.headers,
+    };
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+      headers['content-type'] = options.contentType ?? 'application/json';
+    }
+    const pathForErrors = `${url.pathname}${url.search}`;
+    // 429 means the request was not processed (priority and fairness, a watch cache still initializing):
+    // retrying after Retry-After is safe for every method, as client-go does.
+    for (let attempt = 1; ; attempt++) {
+      let res;
+      try {
+        res = await request(url, { method, headers, body, signal, dispatcher: context.getDispatcher() });
+      } catch (err) {
+        throw new Error(`${method} ${pathForErrors}: ${describeNetworkError(err)}`, { cause: err });
+      }
+      if (res.statusCode === 429 && attempt < maxAttempts) {
+        await res.body.dump();
+        const retryAfter = Number(res.headers['retry-after'] ?? 1);
+        await sleep(Math.min(Number.isFinite(retryAfter) ? retryAfter : 1, 2) * 1000, undefined, { signal });
+        continue;
+      }
+      if (res.statusCode >= 400) {
+        const text = await res.body.text();
+        throw new KubeApiError(method, pathForErrors, res.statusCode, parseStatus(text), text);
+      }
+      return res;
+    }
+  };
+
   return {
     kubeConfig: kc,
     server,
     close: () => (kc instanceof PooledKubeConfig ? kc.close() : Promise.resolve()),
     async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
-      const url = new URL(server + path);
-      for (const [k, v] of Object.entries(options.query ?? {}))
-        if (v !== undefined) url.searchParams.set(k, String(v));
-      const context = new RequestContext(url.toString(), method);
-      await kc.applySecurityAuthentication(context);
-      const headers: Record<string, string> = {
-        ...context.getHeaders(),
-        accept: 'application/json',
-        'user-agent': userAgent,
-        ...options.headers,
-      };
-      let body: string | undefined;
-      if (options.body !== undefined) {
-        body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-        headers['content-type'] = options.contentType ?? 'application/json';
-      }
       const deadline = AbortSignal.timeout(options.timeoutMs ?? defaultTimeoutMs);
       const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
-      const pathForErrors = `${url.pathname}${url.search}`;
-      // 429 means the request was not processed (priority and fairness, a watch cache still initializing):
-      // retrying after Retry-After is safe for every method, as client-go does.
-      for (let attempt = 1; ; attempt++) {
-        let res;
-        try {
-          res = await request(url, { method, headers, body, signal, dispatcher: context.getDispatcher() });
-        } catch (err) {
-          throw new Error(`${method} ${pathForErrors}: ${describeNetworkError(err)}`, { cause: err });
-        }
-        const text = await res.body.text();
-        if (res.statusCode === 429 && attempt < maxAttempts) {
-          const retryAfter = Number(res.headers['retry-after'] ?? 1);
-          await sleep(Math.min(Number.isFinite(retryAfter) ? retryAfter : 1, 2) * 1000, undefined, {
-            signal,
-          });
-          continue;
-        }
-        if (res.statusCode >= 400) {
-          throw new KubeApiError(method, pathForErrors, res.statusCode, parseStatus(text), text);
-        }
-        return (text.length > 0 ? JSON.parse(text) : undefined) as T;
-      }
+      const res = await send(method, path, options, signal);
+      const text = await res.body.text();
+      return (text.length > 0 ? JSON.parse(text) : undefined) as T;
+    },
+    async stream(method: HttpMethod, path: string, options: RequestOptions = {}) {
+      const res = await send(method, path, options, options.signal);
+      return { headers: res.headers, body: res.body };
     },
   };
 }

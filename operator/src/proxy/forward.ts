@@ -25,6 +25,8 @@ const passthroughQuery = [
   'timeoutSeconds',
   'gracePeriodSeconds',
   'propagationPolicy',
+  'allowWatchBookmarks',
+  'sendInitialEvents',
 ];
 
 export interface ForwardContext {
@@ -54,8 +56,6 @@ export async function forward(
   if (!info.namespace && info.verb !== 'list' && info.verb !== 'watch') {
     return status(res, 404, 'NotFound', 'the server could not find the requested resource');
   }
-  if (info.verb === 'watch')
-    return status(res, 503, 'ServiceUnavailable', 'watch is not served by this proxy yet');
   if (!ctx.upstream)
     return status(res, 503, 'ServiceUnavailable', 'the control-plane credential is not loaded yet');
 
@@ -170,6 +170,21 @@ export async function forward(
     Object.assign(params, selectors);
   }
   const accept = stripBinary(req.headers.accept);
+  if (info.verb === 'watch') {
+    const selectors = narrowSelectors(query, scope, namespace);
+    if (!selectors)
+      return status(res, 400, 'BadRequest', 'the field selector names another namespace than the request');
+    return forwardWatch(
+      req,
+      res,
+      ctx.upstream,
+      base,
+      { ...params, ...selectors, watch: 'true' },
+      accept,
+      scope,
+      namespace,
+    );
+  }
 
   try {
     const response = await ctx.upstream.request<Obj>(req.method as 'GET', path, {
@@ -291,6 +306,87 @@ function translateResponse(
   if (!translated) return undefined;
   if (namespace && translated.metadata?.namespace !== namespace) return undefined;
   return translated;
+}
+
+/**
+ * Streams a watch from the control plane, translating every event; bookmarks and errors (410 Expired included)
+ * pass through. Ends when either side does: a client that goes away aborts the upstream watch.
+ */
+async function forwardWatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  upstream: KubeClient,
+  path: string,
+  query: Record<string, string>,
+  accept: string,
+  scope: Scope,
+  namespace: string | undefined,
+): Promise<void> {
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  let stream;
+  try {
+    stream = await upstream.stream('GET', path, { query, headers: { accept }, signal: abort.signal });
+  } catch (err) {
+    if (err instanceof KubeApiError) {
+      return json(res, err.code, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        ...err.status,
+        code: err.code,
+      });
+    }
+    return status(
+      res,
+      503,
+      'ServiceUnavailable',
+      `the control plane is unreachable: ${(err as Error).message}`,
+    );
+  }
+  const contentType = stream.headers['content-type'];
+  res.writeHead(200, { 'content-type': typeof contentType === 'string' ? contentType : 'application/json' });
+  res.flushHeaders();
+  let pending = '';
+  try {
+    for await (const chunk of stream.body) {
+      pending += chunk.toString('utf8');
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const line = pending.slice(0, nl).trim();
+        pending = pending.slice(nl + 1);
+        if (!line) continue;
+        const event = translateEvent(JSON.parse(line) as { type: string; object: Obj }, scope, namespace);
+        if (event) res.write(`${JSON.stringify(event)}\n`);
+      }
+    }
+  } catch (err) {
+    if (!abort.signal.aborted)
+      res.write(
+        `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'InternalError', code: 500, message: `watch from the control plane ended: ${(err as Error).message}` } })}\n`,
+      );
+  }
+  res.end();
+}
+
+function translateEvent(
+  event: { type: string; object: Obj },
+  scope: Scope,
+  namespace: string | undefined,
+): { type: string; object: Obj } | undefined {
+  if (event.type === 'BOOKMARK' || event.type === 'ERROR') return event;
+  const object = translateResponse(event.object, scope, namespace, undefined);
+  if (!object) return undefined;
+  // A Table event carries one row; a row of another cluster or namespace means the event is not ours.
+  if (
+    object.kind === 'Table' &&
+    Array.isArray(event.object.rows) &&
+    event.object.rows.length > 0 &&
+    (object.rows as unknown[]).length === 0
+  ) {
+    return undefined;
+  }
+  return { type: event.type, object };
 }
 
 function emptyList(info: ResourceRequest, listKind: string): Obj {
