@@ -133,6 +133,28 @@ describe('operator', () => {
       };
       expect(obj.metadata.ownerReferences).toEqual([expect.objectContaining({ uid, controller: true })]);
     }
+    const deployment = JSON.parse(
+      await kubectlOk(app, ['-n', ns, 'get', 'deployment', 'ctpc-main-proxy', '-o', 'json']),
+    ) as {
+      spec: {
+        replicas: number;
+        template: { spec: Record<string, unknown> & { containers: Record<string, unknown>[] } };
+      };
+    };
+    expect(deployment.spec.replicas).toBe(2);
+    const pod = deployment.spec.template.spec;
+    expect(pod).toMatchObject({
+      serviceAccountName: 'ctpc-main-proxy',
+      securityContext: { runAsNonRoot: true },
+    });
+    expect(pod.affinity).toHaveProperty('podAntiAffinity');
+    expect(pod.containers[0]).toMatchObject({
+      args: ['proxy', '--connection=main', `--namespace=${ns}`, '--port=8443'],
+      securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+      resources: { requests: { cpu: '50m', memory: '128Mi' } },
+      readinessProbe: { httpGet: { path: '/readyz' } },
+      livenessProbe: { httpGet: { path: '/livez' } },
+    });
     const apiServices = JSON.parse(
       await kubectlOk(app, ['get', 'apiservices', '-l', 'connect.ctp.dev/connection=main', '-o', 'json']),
     ) as {
