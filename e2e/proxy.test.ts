@@ -1,5 +1,6 @@
 // Claims through the app cluster's kube-apiserver and the proxy, compared with the control plane's own view.
 import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
@@ -193,6 +194,101 @@ describe('proxy: claims through the aggregation layer', () => {
       await client.close();
       await kubectl(app, ['-n', 'other', 'delete', 'kubernetescluster', 'elsewhere']);
     }
+  });
+
+  it('serves the claim schema to kubectl explain through the aggregated OpenAPI v3', async () => {
+    const explained = await waitFor(
+      async () => {
+        const r = await kubectl(app, ['explain', 'kubernetesclusters.spec.parameters.nodes']);
+        return r.code === 0 ? r.stdout : undefined;
+      },
+      { timeoutMs: 60_000, what: 'kubectl explain' },
+    );
+    expect(explained).toContain('KIND:       KubernetesCluster');
+    expect(explained).toMatch(/count\s+<integer>/);
+    expect(explained).toMatch(/size\s+<string>/);
+  });
+
+  it('authenticates the aggregator and authorizes its users by app-cluster RBAC, even when called directly', async () => {
+    const serving = JSON.parse(
+      await kubectlOk(app, ['-n', operatorNamespace, 'get', 'secret', 'ctpc-claims-serving', '-o', 'json']),
+    ) as {
+      data: Record<string, string>;
+    };
+    const ca = Buffer.from(serving.data['ca.crt']!, 'base64').toString();
+    const frontProxy = {
+      cert: readFileSync(join(app.dir, 'pki', 'front-proxy-client.crt'), 'utf8'),
+      key: readFileSync(join(app.dir, 'pki', 'front-proxy-client.key'), 'utf8'),
+    };
+    const call = (
+      path: string,
+      headers: Record<string, string | string[]>,
+      client?: { cert: string; key: string },
+    ) =>
+      new Promise<{ status: number; body: { reason?: string; message?: string } }>((resolve, reject) => {
+        const req = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port: proxy.port,
+            path,
+            ca,
+            servername: 'ctpc-claims-proxy.ctp-system.svc',
+            headers,
+            ...client,
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { reason?: string } }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const list = (ns: string) => `/apis/platform.example.org/v1alpha1/namespaces/${ns}/kubernetesclusters`;
+
+    const spoofed = await call(list('default'), {
+      'x-remote-user': 'system:admin',
+      'x-remote-group': 'system:masters',
+    });
+    expect(spoofed.status).toBe(401);
+    const bob = { 'x-remote-user': 'bob', 'x-remote-group': 'developers' };
+    const denied = await call(list('default'), bob, frontProxy);
+    expect(denied.status).toBe(403);
+    expect(denied.body.message).toBe(
+      'kubernetesclusters.platform.example.org is forbidden: User "bob" cannot list resource "kubernetesclusters" in API group "platform.example.org" in the namespace "default"',
+    );
+    await kubectlOk(app, [
+      '-n',
+      'default',
+      'create',
+      'role',
+      'claims-reader',
+      '--verb=list',
+      '--resource=kubernetesclusters.platform.example.org',
+    ]);
+    await kubectlOk(app, [
+      '-n',
+      'default',
+      'create',
+      'rolebinding',
+      'bob-reads-claims',
+      '--role=claims-reader',
+      '--group=developers',
+    ]);
+    // Decisions are cached for 10 s.
+    const allowed = await waitFor(
+      async () => {
+        const r = await call(list('default'), bob, frontProxy);
+        return r.status === 200 ? r : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 1_000, what: 'the RoleBinding to take effect' },
+    );
+    expect(allowed.status).toBe(200);
+    expect((await call(list('other'), bob, frontProxy)).status).toBe(403);
+    expect((await call('/apis/platform.example.org/v1alpha1', bob, frontProxy)).status).toBe(200);
   });
 
   it('deletes through the proxy', async () => {

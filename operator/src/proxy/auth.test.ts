@@ -50,6 +50,18 @@ describe('front-proxy authentication', () => {
     expect(result).toEqual({ ok: false, reason: expect.stringContaining(reason) });
   });
 
+  it('keeps repeated group headers apart (one header per group, as the aggregator sends them)', () => {
+    const result = authenticate(
+      aggregator,
+      { 'x-remote-user': ['bob'], 'x-remote-group': ['a', 'b'] },
+      config,
+    );
+    expect(result).toMatchObject({
+      ok: true,
+      user: { name: 'bob', groups: ['a', 'b', 'system:authenticated'] },
+    });
+  });
+
   it('rejects a trusted certificate without a user, and everything when aggregation is not configured', () => {
     expect(authenticate(aggregator, {}, config)).toMatchObject({ ok: false });
     expect(authenticate(aggregator, { 'x-remote-user': 'a' }, undefined)).toMatchObject({ ok: false });

@@ -1,7 +1,6 @@
 // Authentication of the aggregator (front proxy): a client certificate that chains to the requestheader CA of
 // kube-system/extension-apiserver-authentication, with a CN in the allowed names; only then are the X-Remote-*
 // headers trusted. Anything else is 401 — a valid-looking X-Remote-User without the certificate included. Pure.
-import type { IncomingHttpHeaders } from 'node:http';
 
 export interface RequestHeaderConfig {
   caPem: string;
@@ -55,7 +54,7 @@ export type AuthResult = { ok: true; user: UserInfo } | { ok: false; reason: str
 
 export function authenticate(
   peer: PeerCertificate,
-  headers: IncomingHttpHeaders,
+  headers: Record<string, string | string[] | undefined>,
   config: RequestHeaderConfig | undefined,
 ): AuthResult {
   if (!config)

@@ -11,7 +11,9 @@ import { decodeCatalog, type Catalog } from '../catalog/catalog.ts';
 import { ownedNames } from '../connection/names.ts';
 import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
 import { authenticate, parseRequestHeaderConfig, type RequestHeaderConfig, type UserInfo } from './auth.ts';
+import { forbiddenMessage, subjectAccessReviewer } from './authorize.ts';
 import { forward } from './forward.ts';
+import { openAPIV2, openAPIV3, openAPIV3Root } from './openapi.ts';
 import { parseResourceRequest } from './requestinfo.ts';
 import { json, status, text } from './respond.ts';
 import {
@@ -124,6 +126,24 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       'kube-system/extension-apiserver-authentication has no requestheader CA: aggregation is not configured',
     );
 
+  const authorize = subjectAccessReviewer(app);
+  // OpenAPI documents are derived from the catalog; build each once per catalog version.
+  let openAPICache: { catalog: Catalog; docs: Map<string, Record<string, unknown> | undefined> } | undefined;
+  const openAPIDocument = (current: Catalog, path: string) => {
+    if (openAPICache?.catalog !== current) openAPICache = { catalog: current, docs: new Map() };
+    if (!openAPICache.docs.has(path)) {
+      let doc: Record<string, unknown> | undefined;
+      if (path === '/openapi/v2') doc = openAPIV2(current);
+      else if (path === '/openapi/v3') doc = openAPIV3Root(current);
+      else {
+        const [, , , , group, version] = path.split('/');
+        const gv = current.groupVersions.find((g) => g.group === group && g.version === version);
+        doc = gv ? openAPIV3(gv) : undefined;
+      }
+      openAPICache.docs.set(path, doc);
+    }
+    return openAPICache.docs.get(path);
+  };
   const ready = () => Boolean(serving && requestHeader && catalog);
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
@@ -136,7 +156,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     const peer = socket.getPeerCertificate();
     const auth = authenticate(
       { authorized: socket.authorized, commonName: peer?.subject?.CN as string | undefined },
-      req.headers,
+      // Distinct values: the aggregator repeats X-Remote-Group once per group, which req.headers would join.
+      req.headersDistinct,
       requestHeader,
     );
     if (!auth.ok) {
@@ -146,7 +167,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     return route(req, res, path, auth.user);
   };
 
-  const route = (req: IncomingMessage, res: ServerResponse, path: string, _user: UserInfo) => {
+  const route = (req: IncomingMessage, res: ServerResponse, path: string, user: UserInfo) => {
     if (!catalog) return status(res, 503, 'ServiceUnavailable', 'the API catalog is not loaded yet');
     const parts = path.split('/').filter(Boolean);
     if (req.method === 'GET' && parts[0] === 'apis') {
@@ -168,17 +189,30 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           : status(res, 404, 'NotFound', `the server could not find the requested resource`);
       }
     }
-    if (path.startsWith('/openapi/'))
-      return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    if (req.method === 'GET' && (path === '/openapi/v2' || path.startsWith('/openapi/v3'))) {
+      const doc = openAPIDocument(catalog, path);
+      if (!doc) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+      return json(res, 200, doc);
+    }
     const url = new URL(req.url ?? '/', 'https://proxy');
     const info = parseResourceRequest(req.method ?? 'GET', path, url.searchParams);
     if (!info) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
-    forward(req, res, info, url.searchParams, { catalog, upstream: upstream?.client }).catch(
-      (err: unknown) => {
+    const current = catalog;
+    authorize(user, info)
+      .then(async (decision) => {
+        if (!decision.allowed) {
+          log.info(
+            { user: user.name, verb: info.verb, resource: info.resource, namespace: info.namespace },
+            'forbidden',
+          );
+          return status(res, 403, 'Forbidden', forbiddenMessage(user, info));
+        }
+        await forward(req, res, info, url.searchParams, { catalog: current, upstream: upstream?.client });
+      })
+      .catch((err: unknown) => {
         log.error({ path, err: String(err) }, 'request failed');
         if (!res.headersSent) status(res, 500, 'InternalError', 'the proxy failed to handle the request');
-      },
-    );
+      });
   };
 
   refreshTLS();
