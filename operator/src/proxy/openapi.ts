@@ -89,9 +89,10 @@ function operations(gv: ServedGroupVersion, r: ServedResource): Record<string, O
   const K = r.kind;
   const obj = definitionName(gv.group, gv.version, K);
   const list = definitionName(gv.group, gv.version, r.listKind);
+  const status = `${meta}.Status`;
+  const deleteOptions = `${meta}.DeleteOptions`;
   const writes = ['dryRun', 'fieldManager', 'fieldValidation'];
-  const collection = `/apis/${gv.group}/${gv.version}/namespaces/{namespace}/${r.plural}`;
-  const item = `${collection}/{name}`;
+  const patches = [...writes, 'force'];
   const listQuery = [
     'labelSelector',
     'fieldSelector',
@@ -99,102 +100,61 @@ function operations(gv: ServedGroupVersion, r: ServedResource): Record<string, O
     'continue',
     'resourceVersion',
     'resourceVersionMatch',
-    'timeoutSeconds',
-    'watch',
-    'allowWatchBookmarks',
-    'sendInitialEvents',
   ];
+  const watchQuery = [...listQuery, 'timeoutSeconds', 'watch', 'allowWatchBookmarks', 'sendInitialEvents'];
+  const op = (
+    method: Operation['method'],
+    action: string,
+    id: string,
+    response: string,
+    query: string[],
+    request?: string,
+  ): Operation => ({
+    method,
+    action,
+    id,
+    kind: K,
+    response,
+    query,
+    ...(request ? { request } : {}),
+  });
+  const collection = `/apis/${gv.group}/${gv.version}/namespaces/{namespace}/${r.plural}`;
+  const item = `${collection}/{name}`;
   const paths: Record<string, Operation[]> = {
     [`/apis/${gv.group}/${gv.version}/${r.plural}`]: [
-      {
-        method: 'get',
-        action: 'list',
-        id: `list${K}ForAllNamespaces`,
-        kind: K,
-        response: list,
-        query: listQuery,
-      },
+      op('get', 'list', `list${K}ForAllNamespaces`, list, watchQuery),
     ],
     [collection]: [
-      { method: 'get', action: 'list', id: `listNamespaced${K}`, kind: K, response: list, query: listQuery },
-      {
-        method: 'post',
-        action: 'post',
-        id: `createNamespaced${K}`,
-        kind: K,
-        request: obj,
-        response: obj,
-        query: writes,
-      },
-      {
-        method: 'delete',
-        action: 'deletecollection',
-        id: `deleteCollectionNamespaced${K}`,
-        kind: K,
-        request: `${meta}.DeleteOptions`,
-        response: `${meta}.Status`,
-        query: ['labelSelector', 'fieldSelector', 'dryRun', 'propagationPolicy'],
-      },
+      op('get', 'list', `listNamespaced${K}`, list, watchQuery),
+      op('post', 'post', `createNamespaced${K}`, obj, writes, obj),
+      op(
+        'delete',
+        'deletecollection',
+        `deleteCollectionNamespaced${K}`,
+        status,
+        [...listQuery, 'dryRun', 'propagationPolicy'],
+        deleteOptions,
+      ),
     ],
     [item]: [
-      {
-        method: 'get',
-        action: 'get',
-        id: `readNamespaced${K}`,
-        kind: K,
-        response: obj,
-        query: ['resourceVersion'],
-      },
-      {
-        method: 'put',
-        action: 'put',
-        id: `replaceNamespaced${K}`,
-        kind: K,
-        request: obj,
-        response: obj,
-        query: writes,
-      },
-      {
-        method: 'patch',
-        action: 'patch',
-        id: `patchNamespaced${K}`,
-        kind: K,
-        request: `${meta}.Patch`,
-        response: obj,
-        query: [...writes, 'force'],
-      },
-      {
-        method: 'delete',
-        action: 'delete',
-        id: `deleteNamespaced${K}`,
-        kind: K,
-        request: `${meta}.DeleteOptions`,
-        response: `${meta}.Status`,
-        query: ['dryRun', 'gracePeriodSeconds', 'propagationPolicy'],
-      },
+      op('get', 'get', `readNamespaced${K}`, obj, ['resourceVersion']),
+      op('put', 'put', `replaceNamespaced${K}`, obj, writes, obj),
+      op('patch', 'patch', `patchNamespaced${K}`, obj, patches, `${meta}.Patch`),
+      op(
+        'delete',
+        'delete',
+        `deleteNamespaced${K}`,
+        status,
+        ['dryRun', 'gracePeriodSeconds', 'propagationPolicy'],
+        deleteOptions,
+      ),
     ],
   };
   if (r.hasStatus) {
     paths[`${item}/status`] = [
-      { method: 'get', action: 'get', id: `readNamespaced${K}Status`, kind: K, response: obj, query: [] },
-      {
-        method: 'put',
-        action: 'put',
-        id: `replaceNamespaced${K}Status`,
-        kind: K,
-        request: obj,
-        response: obj,
-        query: writes,
-      },
-      {
-        method: 'patch',
-        action: 'patch',
-        id: `patchNamespaced${K}Status`,
-        kind: K,
-        request: `${meta}.Patch`,
-        response: obj,
-        query: [...writes, 'force'],
-      },
+      op('get', 'get', `readNamespaced${K}Status`, obj, []),
+      op('put', 'put', `replaceNamespaced${K}Status`, obj, writes, obj),
+      op('patch', 'patch', `patchNamespaced${K}Status`, obj, patches, `${meta}.Patch`),
     ];
   }
   return paths;
