@@ -291,6 +291,72 @@ describe('proxy: claims through the aggregation layer', () => {
     expect((await call('/apis/platform.example.org/v1alpha1', bob, frontProxy)).status).toBe(200);
   });
 
+  it('delivers the claim connection Secret into the app namespace, keeps it in sync, and removes it with the claim', async () => {
+    const claim = readFileSync(claimFile, 'utf8')
+      .replace(
+        'name: my-cluster\n',
+        'name: with-secret\n  annotations:\n    argocd.argoproj.io/tracking-id: app:platform.example.org/KubernetesCluster:default/with-secret\n',
+      )
+      .replace('name: my-cluster-kubeconfig', 'name: with-secret-conn');
+    await kubectlOk(app, ['apply', '-f', '-'], claim);
+    // Crossplane writes the connection Secret in the control plane, under the mapped name.
+    const mapped = controlPlaneName('with-secret-conn', 'default', clusterID);
+    await kubectlOk(cp, [
+      '-n',
+      target,
+      'create',
+      'secret',
+      'generic',
+      mapped,
+      '--from-literal=kubeconfig=first',
+    ]);
+    const read = async () => {
+      const r = await kubectl(app, ['-n', 'default', 'get', 'secret', 'with-secret-conn', '-o', 'json']);
+      return r.code === 0
+        ? (JSON.parse(r.stdout) as {
+            data: Record<string, string>;
+            metadata: { annotations?: Record<string, string>; labels?: Record<string, string> };
+          })
+        : undefined;
+    };
+    const delivered = await waitFor(read, {
+      timeoutMs: 30_000,
+      what: 'the connection Secret in the app namespace',
+    });
+    expect(Buffer.from(delivered.data.kubeconfig!, 'base64').toString()).toBe('first');
+    expect(delivered.metadata.annotations?.['argocd.argoproj.io/tracking-id']).toBeUndefined();
+    expect(
+      Object.keys(delivered.metadata.labels ?? {}).filter(
+        (k) => k.startsWith('kustomize.toolkit.fluxcd.io') || k === 'app.kubernetes.io/instance',
+      ),
+    ).toEqual([]);
+
+    await kubectlOk(cp, [
+      '-n',
+      target,
+      'patch',
+      'secret',
+      mapped,
+      '-p',
+      JSON.stringify({ data: { kubeconfig: Buffer.from('second').toString('base64') } }),
+    ]);
+    await waitFor(
+      async () =>
+        (await read())?.data.kubeconfig === Buffer.from('second').toString('base64') ? true : undefined,
+      {
+        timeoutMs: 30_000,
+        what: 'the updated connection Secret',
+      },
+    );
+
+    await kubectlOk(app, ['-n', 'default', 'delete', 'kubernetescluster', 'with-secret']);
+    await waitFor(async () => ((await read()) === undefined ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the copy to be removed',
+    });
+    await kubectlOk(cp, ['-n', target, 'delete', 'secret', mapped]);
+  });
+
   it('deletes through the proxy', async () => {
     await kubectlOk(app, ['-n', 'other', 'delete', 'kubernetescluster', 'my-cluster']);
     const stored = await kubectlOk(cp, ['-n', target, 'get', 'kubernetesclusters', '-o', 'name']);

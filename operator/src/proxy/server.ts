@@ -12,6 +12,7 @@ import { ownedNames } from '../connection/names.ts';
 import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
 import { authenticate, parseRequestHeaderConfig, type RequestHeaderConfig, type UserInfo } from './auth.ts';
 import { forbiddenMessage, subjectAccessReviewer } from './authorize.ts';
+import { startConnectionSecretSync, type ConnectionSecretSync } from './connectionsecrets.ts';
 import { forward } from './forward.ts';
 import { openAPIV2, openAPIV3, openAPIV3Root } from './openapi.ts';
 import { parseResourceRequest } from './requestinfo.ts';
@@ -50,6 +51,21 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   let requestHeader: RequestHeaderConfig | undefined;
   let serving: { cert: string; key: string } | undefined;
   let upstream: { kubeconfig: string; client: KubeClient } | undefined;
+  // Connection Secret delivery follows the catalog and the credential: restarted when either changes.
+  let secretSync: ConnectionSecretSync | undefined;
+  const restartSecretSync = () => {
+    const previous = secretSync;
+    secretSync =
+      catalog && upstream
+        ? startConnectionSecretSync({
+            app,
+            controlPlane: upstream.client,
+            catalog,
+            log: log.child({ component: 'connection-secrets' }),
+          })
+        : undefined;
+    void previous?.stop();
+  };
   // TLS material arrives through the watches below; setSecureContext swaps it in on every rotation.
   const server: Server = createServer(
     {
@@ -102,11 +118,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       } else {
         upstream = undefined;
       }
+      restartSecretSync();
       if (previous) setTimeout(() => void previous.client.close(), 60_000).unref();
     }),
     watchOne(`/api/v1/namespaces/${options.namespace}/configmaps`, names.catalog, (cm) => {
       try {
         catalog = cm ? decodeCatalog(cm.binaryData) : undefined;
+        restartSecretSync();
       } catch (err) {
         log.error({ err: String(err) }, 'catalog unreadable; keeping the previous one');
       }
@@ -236,6 +254,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       await drained;
       clearTimeout(force);
       await Promise.all(informers.map((i) => i.stop()));
+      await secretSync?.stop();
       await upstream?.client.close();
     },
   };

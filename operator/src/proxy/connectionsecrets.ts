@@ -1,0 +1,127 @@
+// Connection Secrets of claims (spec.writeConnectionSecretToRef) are written by Crossplane in the control plane,
+// under the mapped name; this copies each into the claim's app namespace under its original name, keeps it in
+// sync, and removes it with the claim. Copies carry none of the claim's GitOps tracking metadata.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { controlPlaneName, originSelector } from '../claims/identity.ts';
+import type { Catalog } from '../catalog/catalog.ts';
+import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
+import { createWorkQueue } from '../controller/workqueue.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { apply, remove, type KubeObject } from '../kube/resources.ts';
+import { connectionSecretAnnotation, originOf } from './translate.ts';
+
+export const copiedFromLabel = 'connect.ctp.dev/connection-secret-of';
+
+type Secret = KubeObject & { data?: Record<string, string>; type?: string };
+type Claim = KubernetesObject & { metadata: NonNullable<KubernetesObject['metadata']> };
+
+export interface ConnectionSecretSync {
+  stop(): Promise<void>;
+}
+
+/** The app-side Secret for a stored claim's connection Secret. Pure. */
+export function appSecret(
+  claim: { namespace: string; name: string; kind: string },
+  secretName: string,
+  source: Secret,
+): Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: secretName,
+      namespace: claim.namespace,
+      labels: {
+        'app.kubernetes.io/managed-by': 'ctp-connector',
+        [copiedFromLabel]: `${claim.kind}.${claim.name}`.slice(0, 63).replace(/[^A-Za-z0-9]+$/, ''),
+      },
+    },
+    type: source.type ?? 'connection.crossplane.io/v1alpha1',
+    data: source.data ?? {},
+  };
+}
+
+export function startConnectionSecretSync(options: {
+  app: KubeClient;
+  controlPlane: KubeClient;
+  catalog: Catalog;
+  log: Logger;
+}): ConnectionSecretSync {
+  const { app, controlPlane, catalog, log } = options;
+  const scope = { clusterID: catalog.clusterID, targetNamespace: catalog.targetNamespace };
+  const queue = createWorkQueue();
+  const enqueue = () => queue.add('sync');
+  const claimInformers: SupervisedInformer<Claim>[] = [];
+  for (const gv of catalog.groupVersions) {
+    for (const r of gv.resources) {
+      claimInformers.push(
+        supervisedInformer<Claim>({
+          client: controlPlane,
+          path: `/apis/${gv.group}/${gv.version}/namespaces/${scope.targetNamespace}/${r.plural}`,
+          labelSelector: originSelector(scope.clusterID),
+          log: log.child({ watch: r.plural }),
+          onEvent: enqueue,
+        }),
+      );
+    }
+  }
+  const secrets = supervisedInformer<Secret & KubernetesObject>({
+    client: controlPlane,
+    path: `/api/v1/namespaces/${scope.targetNamespace}/secrets`,
+    log: log.child({ watch: 'connection-secrets' }),
+    onEvent: enqueue,
+  });
+
+  // One pass compares everything: connection Secrets are few, and a full pass is simple to get right.
+  const sync = async () => {
+    const wanted = new Map<string, Secret>();
+    for (const informer of claimInformers) {
+      for (const claim of informer.list()) {
+        const origin = originOf(claim as never, scope);
+        const secretName = claim.metadata.annotations?.[connectionSecretAnnotation];
+        if (!origin || !secretName) continue;
+        const source = secrets.get(
+          controlPlaneName(secretName, origin.namespace, scope.clusterID),
+          scope.targetNamespace,
+        );
+        if (!source) continue;
+        const copy = appSecret({ ...origin, kind: claim.kind ?? 'claim' }, secretName, source);
+        wanted.set(`${origin.namespace}/${secretName}`, copy);
+      }
+    }
+    for (const copy of wanted.values()) await apply(app, copy);
+    const copies = await app.request<{ items: Secret[] }>('GET', '/api/v1/secrets', {
+      query: { labelSelector: copiedFromLabel },
+    });
+    for (const existing of copies.items.map((s) => ({ ...s, apiVersion: 'v1', kind: 'Secret' }))) {
+      if (!wanted.has(`${existing.metadata.namespace}/${existing.metadata.name}`))
+        await remove(app, existing);
+    }
+  };
+
+  const worker = (async () => {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      try {
+        await sync();
+        queue.forget(key);
+      } catch (err) {
+        log.warn({ err: String(err) }, 'connection secret sync failed; retrying');
+        queue.addRateLimited(key);
+      } finally {
+        queue.done(key);
+      }
+    }
+  })();
+
+  void Promise.all([secrets.start(), ...claimInformers.map((i) => i.start())]).then(enqueue);
+  return {
+    async stop() {
+      queue.shutDown();
+      await worker;
+      await Promise.all([secrets.stop(), ...claimInformers.map((i) => i.stop())]);
+    },
+  };
+}
