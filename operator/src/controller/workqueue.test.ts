@@ -61,6 +61,21 @@ describe('work queue', () => {
     expect(limiter.when('k')).toBe(10);
   });
 
+  it('reports its depth from the start and as it changes', async () => {
+    const depths: number[] = [];
+    const q = createWorkQueue(undefined, {
+      depth: (n) => depths.push(n),
+      added() {},
+      retried() {},
+      waited() {},
+    });
+    expect(depths).toEqual([0]);
+    q.add('a');
+    q.add('b');
+    await q.get();
+    expect(depths).toEqual([0, 1, 2, 1]);
+  });
+
   it('releases waiting workers on shutdown and ignores later adds', async () => {
     const q = createWorkQueue();
     const pending = q.get();

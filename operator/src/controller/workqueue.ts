@@ -63,6 +63,8 @@ export function createWorkQueue(
   const timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   const waiters: ((key: string | undefined) => void)[] = [];
   let shuttingDown = false;
+  // Publish the depth from the start: a queue whose items all go straight to idle workers never backs up.
+  observer.depth(0);
 
   const push = (key: string) => {
     const waiter = waiters.shift();
