@@ -1,11 +1,15 @@
 // Connection lifecycle in the operator: token rotation, restart mid-reconcile, each deletion policy, and a
 // finalizer that holds while the control plane cannot be reached.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { dump, load } from 'js-yaml';
 import { scopedIdentityName } from '../operator/src/connection/scoped.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
 import {
+  impersonatingKubeconfig,
+  operatorServiceAccount,
   connectionManifest,
   credentialSecret,
   operatorNamespace,
@@ -13,6 +17,7 @@ import {
   startTestOperator,
 } from './harness/connector.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
+import { repoRoot } from './harness/paths.ts';
 import { freePorts } from './harness/ports.ts';
 import { sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
@@ -102,23 +107,26 @@ describe('connection lifecycle', () => {
       };
     const before = await read();
     // Age the token: issued 50 minutes ago with a one-hour lifetime, so rotation (at 30 minutes) is overdue.
-    const now = Date.now();
-    await kubectlOk(app, [
-      '-n',
-      ns,
-      'annotate',
-      '--overwrite',
-      'secret',
-      'ctpc-rotation-token',
-      `connect.ctp.dev/token-issued-at=${new Date(now - 50 * 60_000).toISOString()}`,
-      `connect.ctp.dev/token-expires-at=${new Date(now + 10 * 60_000).toISOString()}`,
-    ]);
+    // The operator owns these annotations and a reconcile already under way may write them back, so age
+    // them again until the rotation is seen.
     const after = await waitFor(
       async () => {
-        const s = await read();
-        return s.data.token !== before.data.token ? s : undefined;
+        const current = await read();
+        if (current.data.token !== before.data.token) return current;
+        const now = Date.now();
+        await kubectlOk(app, [
+          '-n',
+          ns,
+          'annotate',
+          '--overwrite',
+          'secret',
+          'ctpc-rotation-token',
+          `connect.ctp.dev/token-issued-at=${new Date(now - 50 * 60_000).toISOString()}`,
+          `connect.ctp.dev/token-expires-at=${new Date(now + 10 * 60_000).toISOString()}`,
+        ]);
+        return undefined;
       },
-      { timeoutMs: 30_000, what: 'a new token' },
+      { timeoutMs: 60_000, intervalMs: 3_000, what: 'a new token' },
     );
     const issued = new Date(after.metadata.annotations['connect.ctp.dev/token-issued-at']!).getTime();
     expect(Math.abs(issued - Date.now())).toBeLessThan(60_000);
@@ -128,20 +136,48 @@ describe('connection lifecycle', () => {
   it('converges to the same objects, without duplicates, after the operator is killed mid-reconcile', async () => {
     await stop();
     await connect('restart', { targetNamespace: 'team-restart', deletionPolicy: 'Detach' });
+    // The operator as a process, SIGKILLed as soon as the first owned object shows up: the reconcile is midway.
+    const killed = spawn(
+      process.execPath,
+      [
+        join(repoRoot, 'operator', 'src', 'main.ts'),
+        'operator',
+        `--kubeconfig=${impersonatingKubeconfig(app, operatorServiceAccount)}`,
+        `--namespace=${ns}`,
+        '--leader-elect=false',
+        '--metrics-bind-address=0',
+        '--health-probe-bind-address=0',
+        `--local-proxy-port=${port}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      await waitFor(
+        async () =>
+          (await kubectl(app, ['-n', ns, 'get', 'secret', 'ctpc-restart-token'])).code === 0
+            ? true
+            : undefined,
+        { timeoutMs: 30_000, intervalMs: 20, what: 'the first owned object' },
+      );
+    } finally {
+      killed.kill('SIGKILL');
+    }
     await start();
-    // Stop as soon as the first owned object shows up: the reconcile is midway.
+    // Converged: discovery done and credentials issued by the new operator (Ready depends on the aggregator's
+    // view of a proxy that does not run here, so it is not waited for).
+    await waitCondition('restart', 'APIsDiscovered', 'Discovered');
+    await waitCondition('restart', 'CredentialsValid', 'Valid');
     await waitFor(
       async () =>
-        (await kubectl(app, ['-n', ns, 'get', 'secret', 'ctpc-restart-token'])).code === 0 ? true : undefined,
-      {
-        timeoutMs: 30_000,
-        intervalMs: 20,
-        what: 'the first owned object',
-      },
+        (
+          await kubectl(app, ['get', 'apiservices', '-l', 'connect.ctp.dev/connection=restart', '-o', 'name'])
+        ).stdout
+          .trim()
+          .split('\n').length === 2
+          ? true
+          : undefined,
+      { timeoutMs: 30_000, what: 'both APIServices' },
     );
-    await operator?.stop();
-    await start();
-    await waitCondition('restart', 'Ready', 'APIServiceUnavailable');
     const count = async (target: typeof app, args: string[]) =>
       (await kubectlOk(target, [...args, '-o', 'name'])).trim().split('\n').filter(Boolean).length;
     expect(await count(app, ['-n', ns, 'get', 'secrets', '-l', 'connect.ctp.dev/connection=restart'])).toBe(
