@@ -1,17 +1,9 @@
 // `ctp-connector operator` as a process: it takes the leader lease, and on SIGTERM stops its controllers,
 // releases the lease for a fast hand-over and exits 0.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  impersonatingKubeconfig,
-  operatorNamespace,
-  operatorServiceAccount,
-  prepareConnector,
-} from './harness/connector.ts';
+import { operatorNamespace, prepareConnector, spawnOperatorProcess } from './harness/connector.ts';
 import { kubectl } from './harness/kubectl.ts';
-import { repoRoot } from './harness/paths.ts';
 import { sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
 
@@ -35,21 +27,7 @@ describe('operator entry point', () => {
   beforeAll(() => prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8')));
 
   it('leads via the Lease and shuts down cleanly on SIGTERM, releasing it', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        join(repoRoot, 'operator', 'src', 'main.ts'),
-        'operator',
-        `--kubeconfig=${impersonatingKubeconfig(app, operatorServiceAccount)}`,
-        `--namespace=${operatorNamespace}`,
-        '--leader-elect=true',
-        '--metrics-bind-address=0',
-        '--health-probe-bind-address=0',
-        '--local-proxy-port=1',
-        '--log-level=info',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnOperatorProcess(app, { leaderElect: true, localProxyPort: 1 });
     const output: string[] = [];
     child.stdout.on('data', (c: Buffer) => output.push(c.toString()));
     child.stderr.on('data', (c: Buffer) => output.push(c.toString()));

@@ -1,23 +1,19 @@
 // Connection lifecycle in the operator: token rotation, restart mid-reconcile, each deletion policy, and a
 // finalizer that holds while the control plane cannot be reached.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { dump, load } from 'js-yaml';
 import { scopedIdentityName } from '../operator/src/connection/scoped.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
 import {
-  impersonatingKubeconfig,
-  operatorServiceAccount,
   connectionManifest,
   credentialSecret,
   operatorNamespace,
   prepareConnector,
   startTestOperator,
+  spawnOperatorProcess,
 } from './harness/connector.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
-import { repoRoot } from './harness/paths.ts';
 import { freePorts } from './harness/ports.ts';
 import { sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
@@ -137,20 +133,7 @@ describe('connection lifecycle', () => {
     await stop();
     await connect('restart', { targetNamespace: 'team-restart', deletionPolicy: 'Detach' });
     // The operator as a process, SIGKILLed as soon as the first owned object shows up: the reconcile is midway.
-    const killed = spawn(
-      process.execPath,
-      [
-        join(repoRoot, 'operator', 'src', 'main.ts'),
-        'operator',
-        `--kubeconfig=${impersonatingKubeconfig(app, operatorServiceAccount)}`,
-        `--namespace=${ns}`,
-        '--leader-elect=false',
-        '--metrics-bind-address=0',
-        '--health-probe-bind-address=0',
-        `--local-proxy-port=${port}`,
-      ],
-      { stdio: 'ignore' },
-    );
+    const killed = spawnOperatorProcess(app, { leaderElect: false, localProxyPort: port });
     try {
       await waitFor(
         async () =>

@@ -1,5 +1,6 @@
 // Setting up the connector on the shared clusters the way tests need it: its CRD, the operator namespace with a
 // control-plane credential, and an operator running in the test process (local proxy mode).
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
@@ -67,6 +68,24 @@ export function impersonatingKubeconfig(cluster: KubectlTarget & { dir: string }
   const path = join(cluster.dir, `as-${user.replace(/[^a-zA-Z0-9-]/g, '_')}.kubeconfig`);
   writeFileSync(path, dump(config), { mode: 0o600 });
   return path;
+}
+
+/** `ctp-connector operator` as its own process, with the operator ServiceAccount's rights. */
+export function spawnOperatorProcess(
+  app: KubectlTarget & { dir: string },
+  options: { leaderElect: boolean; localProxyPort: number },
+): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [
+    join(repoRoot, 'operator', 'src', 'main.ts'),
+    'operator',
+    `--kubeconfig=${impersonatingKubeconfig(app, operatorServiceAccount)}`,
+    `--namespace=${operatorNamespace}`,
+    `--leader-elect=${options.leaderElect}`,
+    '--metrics-bind-address=0',
+    '--health-probe-bind-address=0',
+    `--local-proxy-port=${options.localProxyPort}`,
+    '--log-level=info',
+  ]);
 }
 
 /** The operator in this process, with the operator ServiceAccount's rights. */
