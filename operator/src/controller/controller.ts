@@ -41,7 +41,10 @@ export function createController(options: ControllerOptions): Controller {
       log.debug({ key }, 'reconciling');
       try {
         const result = await options.reconcile(key);
-        log.debug({ key, ms: Math.round(performance.now() - start), requeueAfterMs: result.requeueAfterMs }, 'reconciled');
+        log.debug(
+          { key, ms: Math.round(performance.now() - start), requeueAfterMs: result.requeueAfterMs },
+          'reconciled',
+        );
         queue.forget(key);
         if (result.requeueAfterMs !== undefined) {
           queue.addAfter(key, result.requeueAfterMs);
