@@ -357,6 +357,122 @@ describe('proxy: claims through the aggregation layer', () => {
     await kubectlOk(cp, ['-n', target, 'delete', 'secret', mapped]);
   });
 
+  it('behaves like kube-apiserver for server-side apply, diff, dry-run, conflicts and patch types', async () => {
+    const file = readFileSync(claimFile, 'utf8').replace('name: my-cluster\n', 'name: ssa-claim\n');
+    const ssa = () => kubectlOk(app, ['apply', '--server-side', '--field-manager=gitops', '-f', '-'], file);
+    expect((await ssa()).trim()).toBe('kubernetescluster.platform.example.org/ssa-claim serverside-applied');
+    const before = JSON.parse(
+      await kubectlOk(app, [
+        '-n',
+        'default',
+        'get',
+        'kubernetescluster',
+        'ssa-claim',
+        '-o',
+        'json',
+        '--show-managed-fields',
+      ]),
+    ) as {
+      metadata: { resourceVersion: string; managedFields: { manager: string }[] };
+    };
+    expect(before.metadata.managedFields.map((f) => f.manager)).toContain('gitops');
+    await ssa();
+    const after = JSON.parse(
+      await kubectlOk(app, ['-n', 'default', 'get', 'kubernetescluster', 'ssa-claim', '-o', 'json']),
+    ) as {
+      metadata: { resourceVersion: string };
+    };
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion); // a re-apply changes nothing
+    const diff = await kubectl(app, ['diff', '--server-side', '--field-manager=gitops', '-f', '-'], file);
+    expect(diff.code).toBe(0);
+
+    const dryRun = await kubectlOk(
+      app,
+      ['apply', '--server-side', '--field-manager=gitops', '--dry-run=server', '-f', '-'],
+      file.replace('count: 3', 'count: 9'),
+    );
+    expect(dryRun).toContain('(server dry run)');
+    const count = await kubectlOk(app, [
+      '-n',
+      'default',
+      'get',
+      'kubernetescluster',
+      'ssa-claim',
+      '-o',
+      'jsonpath={.spec.parameters.nodes.count}',
+    ]);
+    expect(count).toBe('3');
+
+    const stale = JSON.stringify({
+      ...JSON.parse(
+        await kubectlOk(app, ['-n', 'default', 'get', 'kubernetescluster', 'ssa-claim', '-o', 'json']),
+      ),
+    });
+    await kubectlOk(app, ['-n', 'default', 'label', 'kubernetescluster', 'ssa-claim', 'tier=gold']);
+    const conflict = await kubectl(app, ['replace', '-f', '-'], stale);
+    expect(conflict.stderr).toContain('Error from server (Conflict)');
+    expect(conflict.stderr).toContain(
+      'kubernetesclusters.platform.example.org "ssa-claim": the object has been modified',
+    );
+
+    const smp = await kubectl(app, [
+      '-n',
+      'default',
+      'patch',
+      'kubernetescluster',
+      'ssa-claim',
+      '--type=strategic',
+      '-p',
+      '{"spec":{"id":"x"}}',
+    ]);
+    expect(smp.stderr).toContain('application/strategic-merge-patch+json is not supported');
+    await kubectlOk(app, [
+      '-n',
+      'default',
+      'patch',
+      'kubernetescluster',
+      'ssa-claim',
+      '--type=json',
+      '-p',
+      '[{"op":"replace","path":"/spec/parameters/nodes/count","value":4}]',
+    ]);
+    expect(
+      await kubectlOk(app, [
+        '-n',
+        'default',
+        'get',
+        'kubernetescluster',
+        'ssa-claim',
+        '-o',
+        'jsonpath={.spec.parameters.nodes.count} {.metadata.labels.tier}',
+      ]),
+    ).toBe('4 gold');
+    await kubectlOk(app, ['-n', 'default', 'delete', 'kubernetescluster', 'ssa-claim', '--wait']);
+  });
+
+  it('lets an app namespace holding claims be deleted, deleting its claims in the control plane', async () => {
+    await kubectlOk(app, ['create', 'namespace', 'doomed']);
+    await kubectlOk(
+      app,
+      ['apply', '-f', '-'],
+      readFileSync(claimFile, 'utf8').replace('namespace: default', 'namespace: doomed'),
+    );
+    const started = Date.now();
+    await kubectlOk(app, ['delete', 'namespace', 'doomed', '--timeout=90s']);
+    expect(Date.now() - started).toBeLessThan(90_000);
+    const stored = await kubectlOk(cp, [
+      '-n',
+      target,
+      'get',
+      'kubernetesclusters',
+      '-l',
+      'connect.ctp.dev/app-namespace=doomed',
+      '-o',
+      'name',
+    ]);
+    expect(stored.trim()).toBe('');
+  });
+
   it('deletes through the proxy', async () => {
     await kubectlOk(app, ['-n', 'other', 'delete', 'kubernetescluster', 'my-cluster']);
     const stored = await kubectlOk(cp, ['-n', target, 'get', 'kubernetesclusters', '-o', 'name']);
