@@ -360,26 +360,15 @@ describe('proxy: claims through the aggregation layer', () => {
   it('behaves like kube-apiserver for server-side apply, diff, dry-run, conflicts and patch types', async () => {
     const file = readFileSync(claimFile, 'utf8').replace('name: my-cluster\n', 'name: ssa-claim\n');
     const ssa = () => kubectlOk(app, ['apply', '--server-side', '--field-manager=gitops', '-f', '-'], file);
+    const getSsaClaim = (...output: string[]) =>
+      kubectlOk(app, ['-n', 'default', 'get', 'kubernetescluster', 'ssa-claim', ...output]);
     expect((await ssa()).trim()).toBe('kubernetescluster.platform.example.org/ssa-claim serverside-applied');
-    const before = JSON.parse(
-      await kubectlOk(app, [
-        '-n',
-        'default',
-        'get',
-        'kubernetescluster',
-        'ssa-claim',
-        '-o',
-        'json',
-        '--show-managed-fields',
-      ]),
-    ) as {
+    const before = JSON.parse(await getSsaClaim('-o', 'json', '--show-managed-fields')) as {
       metadata: { resourceVersion: string; managedFields: { manager: string }[] };
     };
     expect(before.metadata.managedFields.map((f) => f.manager)).toContain('gitops');
     await ssa();
-    const after = JSON.parse(
-      await kubectlOk(app, ['-n', 'default', 'get', 'kubernetescluster', 'ssa-claim', '-o', 'json']),
-    ) as {
+    const after = JSON.parse(await getSsaClaim('-o', 'json')) as {
       metadata: { resourceVersion: string };
     };
     expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion); // a re-apply changes nothing
@@ -392,21 +381,11 @@ describe('proxy: claims through the aggregation layer', () => {
       file.replace('count: 3', 'count: 9'),
     );
     expect(dryRun).toContain('(server dry run)');
-    const count = await kubectlOk(app, [
-      '-n',
-      'default',
-      'get',
-      'kubernetescluster',
-      'ssa-claim',
-      '-o',
-      'jsonpath={.spec.parameters.nodes.count}',
-    ]);
+    const count = await getSsaClaim('-o', 'jsonpath={.spec.parameters.nodes.count}');
     expect(count).toBe('3');
 
     const stale = JSON.stringify({
-      ...JSON.parse(
-        await kubectlOk(app, ['-n', 'default', 'get', 'kubernetescluster', 'ssa-claim', '-o', 'json']),
-      ),
+      ...JSON.parse(await getSsaClaim('-o', 'json')),
     });
     await kubectlOk(app, ['-n', 'default', 'label', 'kubernetescluster', 'ssa-claim', 'tier=gold']);
     const conflict = await kubectl(app, ['replace', '-f', '-'], stale);
@@ -436,17 +415,9 @@ describe('proxy: claims through the aggregation layer', () => {
       '-p',
       '[{"op":"replace","path":"/spec/parameters/nodes/count","value":4}]',
     ]);
-    expect(
-      await kubectlOk(app, [
-        '-n',
-        'default',
-        'get',
-        'kubernetescluster',
-        'ssa-claim',
-        '-o',
-        'jsonpath={.spec.parameters.nodes.count} {.metadata.labels.tier}',
-      ]),
-    ).toBe('4 gold');
+    expect(await getSsaClaim('-o', 'jsonpath={.spec.parameters.nodes.count} {.metadata.labels.tier}')).toBe(
+      '4 gold',
+    );
     await kubectlOk(app, ['-n', 'default', 'delete', 'kubernetescluster', 'ssa-claim', '--wait']);
   });
 
