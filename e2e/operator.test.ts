@@ -61,6 +61,16 @@ async function condition(
   );
 }
 
+/** A connection to the control plane through the kubeconfig Secret `secret` of the operator namespace. */
+function connectWith(name: string, secret: string, targetNamespace: string): Promise<string> {
+  return apply(
+    connectionManifest(name, {
+      controlPlane: { kubeconfigSecretRef: { namespace: ns, name: secret } },
+      targetNamespace,
+    }),
+  );
+}
+
 function apply(manifest: string): Promise<string> {
   return kubectlOk(app, ['apply', '-f', '-'], manifest);
 }
@@ -99,12 +109,7 @@ describe('operator', () => {
   });
 
   it('creates the token Secret, catalog, proxy workload and one APIService per claim group/version', async () => {
-    await apply(
-      connectionManifest('main', {
-        controlPlane: { kubeconfigSecretRef: { namespace: ns, name: 'control-plane' } },
-        targetNamespace: 'team-op',
-      }),
-    );
+    await connectWith('main', 'control-plane', 'team-op');
     const discovered = await condition('main', 'APIsDiscovered', (c) => c.status === 'True');
     expect(discovered.message).toBe('data.example.org/v1beta1, platform.example.org/v1alpha1');
     // No proxy runs yet: the APIServices exist but are not Available, and Ready says exactly that.
@@ -329,12 +334,7 @@ describe('operator', () => {
   });
 
   it('reports bad input precisely and keeps running', async () => {
-    await apply(
-      connectionManifest('missing-secret', {
-        controlPlane: { kubeconfigSecretRef: { namespace: ns, name: 'nope' } },
-        targetNamespace: 'team-x',
-      }),
-    );
+    await connectWith('missing-secret', 'nope', 'team-x');
     const missing = await condition('missing-secret', 'Ready', (c) => c.reason === 'CredentialsNotFound');
     expect(missing.message).toBe('Secret ctp-system/nope not found');
 
@@ -347,12 +347,7 @@ describe('operator', () => {
       'garbage',
       '--from-literal=value=this is: [not yaml',
     ]);
-    await apply(
-      connectionManifest('garbage', {
-        controlPlane: { kubeconfigSecretRef: { namespace: ns, name: 'garbage' } },
-        targetNamespace: 'team-x',
-      }),
-    );
+    await connectWith('garbage', 'garbage', 'team-x');
     const stalled = await condition('garbage', 'Stalled', (c) => c.status === 'True');
     expect(stalled.reason).toBe('InvalidKubeconfig');
 
@@ -386,12 +381,7 @@ describe('operator', () => {
     ).toBe('False');
 
     // Same control plane, other connection: the group/versions are taken by "main".
-    await apply(
-      connectionManifest('conflicting', {
-        controlPlane: { kubeconfigSecretRef: { namespace: ns, name: 'control-plane' } },
-        targetNamespace: 'team-y',
-      }),
-    );
+    await connectWith('conflicting', 'control-plane', 'team-y');
     const conflict = await condition('conflicting', 'Ready', (c) => c.reason === 'APIServiceConflict');
     expect(conflict.message).toContain(
       'APIService v1alpha1.platform.example.org is owned by ControlPlaneConnection main',
@@ -421,12 +411,7 @@ describe('operator', () => {
       'base64',
     );
     await credentialSecret(app, 'wrong-ca', JSON.stringify(wrongCA));
-    await apply(
-      connectionManifest('wrong-ca', {
-        controlPlane: { kubeconfigSecretRef: { namespace: ns, name: 'wrong-ca' } },
-        targetNamespace: 'team-x',
-      }),
-    );
+    await connectWith('wrong-ca', 'wrong-ca', 'team-x');
     const badCA = await condition('wrong-ca', 'Stalled', (c) => c.status === 'True');
     expect(badCA.reason).toBe('ControlPlaneCertificateInvalid');
     expect(badCA.message).toContain('does not verify against the configured CA');
@@ -437,12 +422,7 @@ describe('operator', () => {
     const powerless = structuredClone(cpConfig);
     powerless.users[0]!.user = { token };
     await credentialSecret(app, 'powerless', JSON.stringify(powerless));
-    await apply(
-      connectionManifest('powerless', {
-        controlPlane: { kubeconfigSecretRef: { namespace: ns, name: 'powerless' } },
-        targetNamespace: 'team-x',
-      }),
-    );
+    await connectWith('powerless', 'powerless', 'team-x');
     const forbidden = await condition('powerless', 'Stalled', (c) => c.status === 'True');
     expect(forbidden.reason).toBe('Forbidden');
     expect(forbidden.message).toContain('cannot read or create namespace team-x in the control plane');
