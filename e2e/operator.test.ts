@@ -71,6 +71,11 @@ function connectWith(name: string, secret: string, targetNamespace: string): Pro
   );
 }
 
+/** A Secret in the operator namespace with one literal key. */
+function literalSecret(name: string, key: string, value: string): Promise<string> {
+  return kubectlOk(app, ['-n', ns, 'create', 'secret', 'generic', name, `--from-literal=${key}=${value}`]);
+}
+
 function apply(manifest: string): Promise<string> {
   return kubectlOk(app, ['apply', '-f', '-'], manifest);
 }
@@ -338,28 +343,12 @@ describe('operator', () => {
     const missing = await condition('missing-secret', 'Ready', (c) => c.reason === 'CredentialsNotFound');
     expect(missing.message).toBe('Secret ctp-system/nope not found');
 
-    await kubectlOk(app, [
-      '-n',
-      ns,
-      'create',
-      'secret',
-      'generic',
-      'garbage',
-      '--from-literal=value=this is: [not yaml',
-    ]);
+    await literalSecret('garbage', 'value', 'this is: [not yaml');
     await connectWith('garbage', 'garbage', 'team-x');
     const stalled = await condition('garbage', 'Stalled', (c) => c.status === 'True');
     expect(stalled.reason).toBe('InvalidKubeconfig');
 
-    await kubectlOk(app, [
-      '-n',
-      ns,
-      'create',
-      'secret',
-      'generic',
-      'unreachable-token',
-      '--from-literal=token=abc',
-    ]);
+    await literalSecret('unreachable-token', 'token', 'abc');
     const [closedPort] = (await freePorts(1)) as [number];
     await apply(
       connectionManifest('unreachable', {

@@ -7,7 +7,7 @@ import {
   describeNetworkError,
   KubeApiError,
   kubeClient,
-  PooledKubeConfig,
+  pooledKubeConfig,
   type KubeClient,
 } from '../kube/client.ts';
 import { get, type KubeObject } from '../kube/resources.ts';
@@ -176,9 +176,10 @@ export function kubeconfigFor(credential: Credential, contextName = 'control-pla
 }
 
 export function clientFor(credential: Credential): KubeClient {
-  const kc = new PooledKubeConfig();
-  kc.loadFromString(kubeconfigFor(credential));
-  return kubeClient(kc, 'ctp-connector-operator');
+  return kubeClient(
+    pooledKubeConfig((kc) => kc.loadFromString(kubeconfigFor(credential))),
+    'ctp-connector-operator',
+  );
 }
 
 const tlsCodes = new Set([

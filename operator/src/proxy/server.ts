@@ -3,7 +3,7 @@
 // from the app cluster and watched, so rotations apply without a restart.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PooledKubeConfig, kubeClient, type KubeClient } from '../kube/client.ts';
+import { kubeClient, pooledKubeConfig, type KubeClient } from '../kube/client.ts';
 import type { TLSSocket } from 'node:tls';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -112,9 +112,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       if (kubeconfig === upstream?.kubeconfig) return;
       const previous = upstream;
       if (kubeconfig) {
-        const kc = new PooledKubeConfig();
-        kc.loadFromString(kubeconfig);
-        upstream = { kubeconfig, client: kubeClient(kc, 'ctp-connector-proxy') };
+        const client = kubeClient(
+          pooledKubeConfig((kc) => kc.loadFromString(kubeconfig)),
+          'ctp-connector-proxy',
+        );
+        upstream = { kubeconfig, client };
       } else {
         upstream = undefined;
       }
