@@ -5,19 +5,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
-import type { RunningOperator } from '../operator/src/operator.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
 import {
-  connectionManifest,
+  connectWithProxy,
   operatorNamespace,
   prepareConnector,
-  startTestOperator,
-  startTestProxy,
+  type ProxiedConnection,
 } from './harness/connector.ts';
 import { fixturesDir } from './harness/fixtures.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
-import { freePorts } from './harness/ports.ts';
 import { sharedCluster } from './harness/shared.ts';
+import { collectWatch, type CollectedWatch } from './harness/watch.ts';
 import { waitFor } from './harness/wait.ts';
 
 const app = sharedCluster('app');
@@ -36,43 +34,19 @@ interface Claim {
 }
 
 describe('proxy: claims through the aggregation layer', () => {
-  let operator: RunningOperator;
+  let connection: ProxiedConnection;
   let proxy: RunningProxy;
   let clusterID: string;
 
   beforeAll(async () => {
     await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));
-    const [port] = (await freePorts(1)) as [number];
-    operator = await startTestOperator(app, port);
-    await kubectlOk(
-      app,
-      ['apply', '-f', '-'],
-      connectionManifest('claims', {
-        controlPlane: { kubeconfigSecretRef: { namespace: operatorNamespace, name: 'control-plane' } },
-        targetNamespace: target,
-        deletionPolicy: 'Delete',
-      }),
-    );
-    await waitFor(
-      async () =>
-        (await kubectl(app, ['-n', operatorNamespace, 'get', 'secret', 'ctpc-claims-serving'])).code === 0
-          ? true
-          : undefined,
-      {
-        timeoutMs: 60_000,
-        what: 'the serving certificate',
-      },
-    );
-    proxy = await startTestProxy(app, 'claims', port);
-    await kubectlOk(app, ['wait', '--for=condition=Ready', '--timeout=90s', 'ctpc/claims']);
-    clusterID = await kubectlOk(app, ['get', 'ctpc', 'claims', '-o', 'jsonpath={.status.clusterID}']);
+    connection = await connectWithProxy(app, 'claims', { targetNamespace: target, deletionPolicy: 'Delete' });
+    ({ proxy, clusterID } = connection);
     await kubectl(app, ['create', 'namespace', 'other']);
   });
 
   afterAll(async () => {
-    await kubectl(app, ['delete', 'ctpc', 'claims', '--timeout=60s']);
-    await proxy?.stop();
-    await operator?.stop();
+    await connection?.stop();
   });
 
   it('applies the seed claim in the app cluster and stores it in targetNamespace under its mapped name', async () => {
@@ -141,25 +115,14 @@ describe('proxy: claims through the aggregation layer', () => {
   it('watches claims through the proxy: translated events, only the watched namespace', async () => {
     const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
     const path = '/apis/platform.example.org/v1alpha1/namespaces/default/kubernetesclusters';
-    const abort = new AbortController();
-    const events: { type: string; object: Claim }[] = [];
+    let watch: CollectedWatch<Claim> | undefined;
     try {
       const list = await client.request<{ metadata: { resourceVersion: string } }>('GET', path);
       expect(list.metadata.resourceVersion).toMatch(/^[1-9]\d*$/);
-      const stream = await client.stream('GET', path, {
-        query: { watch: 'true', resourceVersion: list.metadata.resourceVersion, allowWatchBookmarks: 'true' },
-        signal: abort.signal,
+      watch = await collectWatch<Claim>(client, path, {
+        resourceVersion: list.metadata.resourceVersion,
+        allowWatchBookmarks: 'true',
       });
-      const consumed = (async () => {
-        let pending = '';
-        for await (const chunk of stream.body) {
-          pending += chunk.toString();
-          for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-            events.push(JSON.parse(pending.slice(0, nl)) as { type: string; object: Claim });
-            pending = pending.slice(nl + 1);
-          }
-        }
-      })().catch(() => undefined);
       const claim = (name: string, ns: string) =>
         readFileSync(claimFile, 'utf8')
           .replace('name: my-cluster', `name: ${name}`)
@@ -167,15 +130,11 @@ describe('proxy: claims through the aggregation layer', () => {
       await kubectlOk(app, ['apply', '-f', '-'], claim('elsewhere', 'other'));
       await kubectlOk(app, ['apply', '-f', '-'], claim('watched', 'default'));
       await kubectlOk(app, ['-n', 'default', 'delete', 'kubernetescluster', 'watched']);
-      await waitFor(
-        () =>
-          events.some((e) => e.type === 'DELETED' && e.object.metadata.name === 'watched') ? true : undefined,
-        {
-          timeoutMs: 30_000,
-          what: 'the DELETED event',
-        },
+      await watch.until(
+        (e) => e.type === 'DELETED' && e.object.metadata.name === 'watched',
+        'the DELETED event',
       );
-      const changes = events.filter((e) => e.type !== 'BOOKMARK');
+      const changes = watch.events.filter((e) => e.type !== 'BOOKMARK');
       expect(changes.map((e) => e.type)).toEqual(['ADDED', 'DELETED']);
       expect(
         changes.every(
@@ -187,10 +146,9 @@ describe('proxy: claims through the aggregation layer', () => {
           (e) => !Object.keys(e.object.metadata.labels ?? {}).some((k) => k.startsWith('connect.ctp.dev')),
         ),
       ).toBe(true);
-      abort.abort();
-      await consumed;
     } finally {
-      abort.abort();
+      watch?.stop();
+      await watch?.ended;
       await client.close();
       await kubectl(app, ['-n', 'other', 'delete', 'kubernetescluster', 'elsewhere']);
     }

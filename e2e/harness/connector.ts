@@ -10,7 +10,9 @@ import { kubeClient, pooledKubeConfig } from '../../operator/src/kube/client.ts'
 import { createLogger, type Logger } from '../../operator/src/log.ts';
 import { startProxy, type RunningProxy } from '../../operator/src/proxy/server.ts';
 import { startOperator, type RunningOperator } from '../../operator/src/operator.ts';
-import { kubectlOk, type KubectlTarget } from './kubectl.ts';
+import { kubectl, kubectlOk, type KubectlTarget } from './kubectl.ts';
+import { freePorts } from './ports.ts';
+import { waitFor } from './wait.ts';
 import { repoRoot } from './paths.ts';
 
 export const operatorNamespace = 'ctp-system';
@@ -111,6 +113,7 @@ export function startTestProxy(
   connection: string,
   port: number,
   log: Logger = createLogger({ level: 'silent' }),
+  metricsAddress = '0',
 ): Promise<RunningProxy> {
   const kubeconfig = impersonatingKubeconfig(
     app,
@@ -122,6 +125,7 @@ export function startTestProxy(
     namespace: operatorNamespace,
     port,
     host: '127.0.0.1',
+    metricsAddress,
     log,
   });
 }
@@ -133,4 +137,55 @@ export function connectionManifest(name: string, spec: Record<string, unknown>):
     metadata: { name },
     spec,
   });
+}
+
+export interface ProxiedConnection {
+  name: string;
+  clusterID: string;
+  operator: RunningOperator;
+  proxy: RunningProxy;
+  /** Deletes the connection (its deletionPolicy decides what happens to claims), then stops proxy and operator. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A Ready connection of the app cluster to `targetNamespace` in the control plane whose kubeconfig is in the Secret
+ * "control-plane" (see prepareConnector), with the operator and the proxy running in this process.
+ */
+export async function connectWithProxy(
+  app: KubectlTarget & { dir: string },
+  name: string,
+  spec: Record<string, unknown> & { targetNamespace: string },
+  proxyOptions: { log?: Logger; metricsAddress?: string } = {},
+): Promise<ProxiedConnection> {
+  const [port] = (await freePorts(1)) as [number];
+  const operator = await startTestOperator(app, port);
+  await kubectlOk(
+    app,
+    ['apply', '-f', '-'],
+    connectionManifest(name, {
+      controlPlane: { kubeconfigSecretRef: { namespace: operatorNamespace, name: 'control-plane' } },
+      ...spec,
+    }),
+  );
+  const serving = ownedNames(name).serving;
+  await waitFor(
+    async () =>
+      (await kubectl(app, ['-n', operatorNamespace, 'get', 'secret', serving])).code === 0 ? true : undefined,
+    { timeoutMs: 60_000, what: `the serving certificate of ${name}` },
+  );
+  const proxy = await startTestProxy(app, name, port, proxyOptions.log, proxyOptions.metricsAddress);
+  await kubectlOk(app, ['wait', '--for=condition=Ready', '--timeout=90s', `ctpc/${name}`]);
+  const clusterID = await kubectlOk(app, ['get', 'ctpc', name, '-o', 'jsonpath={.status.clusterID}']);
+  return {
+    name,
+    clusterID,
+    operator,
+    proxy,
+    async stop() {
+      await kubectl(app, ['delete', 'ctpc', name, '--timeout=60s']);
+      await proxy.stop();
+      await operator.stop();
+    },
+  };
 }

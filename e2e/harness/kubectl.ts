@@ -15,12 +15,16 @@ export interface KubectlTarget {
   dir: string;
 }
 
+function spawnKubectl(target: KubectlTarget, args: string[]) {
+  return spawn(binaryPath('kubectl'), ['--kubeconfig', target.kubeconfigPath, ...args], {
+    env: { ...process.env, KUBECACHEDIR: join(target.dir, '.kube-cache') },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
 export function kubectl(target: KubectlTarget, args: string[], input?: string): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binaryPath('kubectl'), ['--kubeconfig', target.kubeconfigPath, ...args], {
-      env: { ...process.env, KUBECACHEDIR: join(target.dir, '.kube-cache') },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawnKubectl(target, args);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -44,4 +48,57 @@ export async function kubectlOk(target: KubectlTarget, args: string[], input?: s
     throw new Error(`kubectl ${args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim()}`);
   }
   return result.stdout;
+}
+
+export interface RunningKubectl {
+  /** Output lines so far (stdout), trailing spaces trimmed. */
+  lines: string[];
+  /** Resolves with the first output line that matches, or fails after timeoutMs. */
+  until(match: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the result once kubectl exits by itself. */
+  exited: Promise<KubectlResult>;
+  /** Ends kubectl (SIGTERM) and resolves with what it printed. */
+  stop(): Promise<KubectlResult>;
+}
+
+/** A long-running kubectl (`get -w`, `wait`) whose output is read while it runs. */
+export function kubectlRunning(target: KubectlTarget, args: string[]): RunningKubectl {
+  const child = spawnKubectl(target, args);
+  child.stdin.end();
+  const lines: string[] = [];
+  let pending = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    pending += c.toString('utf8');
+    for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+      lines.push(pending.slice(0, nl).trimEnd());
+      pending = pending.slice(nl + 1);
+    }
+  });
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const exited = new Promise<KubectlResult>((resolve) =>
+    child.on('close', (code) =>
+      resolve({ code: code ?? -1, stdout: [...lines, pending].join('\n'), stderr }),
+    ),
+  );
+  return {
+    lines,
+    exited,
+    until: async (match, timeoutMs = 30_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const line = lines.find((l) => match.test(l));
+        if (line !== undefined) return line;
+        if (child.exitCode !== null || Date.now() > deadline)
+          throw new Error(
+            `kubectl ${args.join(' ')}: no line matching ${String(match)} (exit ${child.exitCode}); output:\n${lines.join('\n')}\n${stderr}`,
+          );
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    stop: () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }

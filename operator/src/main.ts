@@ -23,6 +23,8 @@ commands:
     --namespace NS                    where its Secrets and catalog live (default: POD_NAMESPACE or ctp-system)
     --port PORT                       HTTPS port (default 8443)
     --host ADDR                       listen address (default 0.0.0.0)
+    --metrics-bind-address ADDR       plain-HTTP /metrics (default :8080, "0" disables)
+    --log-level LEVEL                 default info
     --kubeconfig PATH                 default: in-cluster, or KUBECONFIG
 `;
 
@@ -75,6 +77,7 @@ async function main(argv: string[]): Promise<void> {
           namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'ctp-system' },
           port: { type: 'string', default: '8443' },
           host: { type: 'string', default: '0.0.0.0' },
+          'metrics-bind-address': { type: 'string', default: ':8080' },
           'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
         },
       });
@@ -89,6 +92,7 @@ async function main(argv: string[]): Promise<void> {
         namespace: values.namespace,
         port: Number(values.port),
         host: values.host,
+        metricsAddress: values['metrics-bind-address'],
         log,
       });
       stopOnSignals(log, () => proxy.stop());

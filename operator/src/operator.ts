@@ -1,6 +1,5 @@
 // `ctp-connector operator`: health and metrics endpoints, leader election, and the ControlPlaneConnection controller
 // with watches on everything it owns.
-import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -16,6 +15,7 @@ import { leaderElector } from './controller/leader.ts';
 import { createControllerMetrics } from './controller/metrics.ts';
 import { kubeClient, pooledKubeConfig } from './kube/client.ts';
 import type { Logger } from './log.ts';
+import { probes, serveEndpoints } from './observe/endpoints.ts';
 
 export interface OperatorOptions {
   kubeconfig?: string;
@@ -45,42 +45,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const events = eventRecorder(app, 'ctp-connector-operator', log);
   let ready = false;
 
-  const servers: Server[] = [];
-  const serve = async (
-    address: string,
-    handler: (
-      path: string,
-    ) =>
-      | { status: number; body: string; type?: string }
-      | Promise<{ status: number; body: string; type?: string }>,
-  ) => {
-    if (address === '0' || address === '') return;
-    const [host, port] = splitAddress(address);
-    const server = createServer((req, res) => {
-      void Promise.resolve(handler(req.url ?? '/')).then((r) => {
-        res.writeHead(r.status, { 'content-type': r.type ?? 'text/plain' });
-        res.end(r.body);
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, resolve);
-    });
-    servers.push(server);
-    const bound = server.address();
-    return typeof bound === 'object' && bound ? `${host}:${bound.port}` : undefined;
-  };
-  const health = (path: string) => {
-    if (path === '/healthz' || path === '/livez') return { status: 200, body: 'ok' };
-    if (path === '/readyz') return ready ? { status: 200, body: 'ok' } : { status: 503, body: 'not ready' };
-    return { status: 404, body: 'not found' };
-  };
-  const healthBound = await serve(options.healthAddress, health);
-  const metricsBound = await serve(options.metricsAddress, async (path) =>
-    path === '/metrics'
-      ? { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType }
-      : health(path),
-  );
+  const probe = probes(() => ready);
+  const notFound = { status: 404, body: 'not found' };
+  const endpoints = [
+    await serveEndpoints(options.healthAddress, (path) => probe(path) ?? notFound),
+    await serveEndpoints(options.metricsAddress, async (path) =>
+      path === '/metrics'
+        ? { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType }
+        : (probe(path) ?? notFound),
+    ),
+  ];
 
   const runController = async (signal: AbortSignal) => {
     const connections = supervisedInformer<KubernetesObject>({
@@ -147,22 +121,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     });
     if (outcome === 'lost') log.error('leadership lost; stopping so a fresh process can campaign again');
   })().finally(async () => {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await Promise.all(endpoints.map((e) => e.close()));
     await app.close();
   });
 
   return {
-    addresses: { metrics: metricsBound, health: healthBound },
+    addresses: { health: endpoints[0]?.address, metrics: endpoints[1]?.address },
     async stop() {
       stopping.abort();
       await done;
     },
     done,
   };
-}
-
-function splitAddress(address: string): [string, number] {
-  const i = address.lastIndexOf(':');
-  const host = i <= 0 ? '0.0.0.0' : address.slice(0, i);
-  return [host, Number(address.slice(i + 1))];
 }

@@ -18,6 +18,8 @@ export interface OperatorSettings {
 }
 
 export const proxyContainerPort = 8443;
+/** Plain-HTTP Prometheus endpoint of the proxy pods (the operator's is 8080 too). */
+export const proxyMetricsPort = 8080;
 /** ClusterRole of every proxy, installed with the operator (config/rbac/proxy-role.yaml). */
 export const proxyClusterRole = 'ctp-connector-proxy';
 
@@ -155,8 +157,12 @@ export function desiredWorkload(input: WorkloadInput): KubeObject[] {
                   `--connection=${connection}`,
                   `--namespace=${ns}`,
                   `--port=${proxyContainerPort}`,
+                  `--metrics-bind-address=:${proxyMetricsPort}`,
                 ],
-                ports: [{ name: 'https', containerPort: proxyContainerPort, protocol: 'TCP' }],
+                ports: [
+                  { name: 'https', containerPort: proxyContainerPort, protocol: 'TCP' },
+                  { name: 'metrics', containerPort: proxyMetricsPort, protocol: 'TCP' },
+                ],
                 resources,
                 readinessProbe: {
                   httpGet: { path: '/readyz', port: 'https', scheme: 'HTTPS' },

@@ -7,6 +7,7 @@ import { load } from 'js-yaml';
 import { controlPlaneName, originSelector } from '../claims/identity.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { KubeApiError, type KubeClient } from '../kube/client.ts';
+import type { ProxyMetrics } from './metrics.ts';
 import type { ResourceRequest } from './requestinfo.ts';
 import { json, status } from './respond.ts';
 import { connectionSecretAnnotation, fromControlPlane, toControlPlane, type Scope } from './translate.ts';
@@ -32,6 +33,9 @@ const passthroughQuery = [
 export interface ForwardContext {
   catalog: Catalog;
   upstream: KubeClient | undefined;
+  /** The aggregator's Audit-ID (or one of ours), sent on so both clusters' audit logs can be joined. */
+  auditID: string;
+  metrics: ProxyMetrics;
 }
 
 type Obj = Record<string, unknown> & {
@@ -175,34 +179,34 @@ export async function forward(
     if (!selectors)
       return status(res, 400, 'BadRequest', 'the field selector names another namespace than the request');
     return forwardWatch(
-      req,
       res,
-      ctx.upstream,
+      { ...ctx, upstream: ctx.upstream },
       base,
       { ...params, ...selectors, watch: 'true' },
       accept,
-      scope,
       namespace,
     );
   }
 
+  const started = performance.now();
+  const observeUpstream = (code: number) =>
+    ctx.metrics.upstream({ verb: info.verb, code }, (performance.now() - started) / 1000);
   try {
     const response = await ctx.upstream.request<Obj>(req.method as 'GET', path, {
       query: params,
       body: body === undefined ? undefined : JSON.stringify(body),
       contentType:
         contentType === 'application/apply-patch+yaml' ? 'application/apply-patch+yaml' : contentType,
-      headers: {
-        accept,
-        ...(req.headers['audit-id'] ? { 'audit-id': String(req.headers['audit-id']) } : {}),
-      },
+      headers: { accept, 'audit-id': ctx.auditID },
       timeoutMs: 55_000,
     });
+    observeUpstream(info.verb === 'create' ? 201 : 200);
     const translated = translateResponse(response, scope, namespace, name);
     if (!translated)
       return status(res, 404, 'NotFound', `${resource.plural}.${info.group} "${name ?? ''}" not found`);
     return json(res, info.verb === 'create' ? 201 : 200, translated);
   } catch (err) {
+    observeUpstream(err instanceof KubeApiError ? err.code : 0);
     if (err instanceof KubeApiError) {
       const s = err.status;
       const message = (s?.message ?? err.message).replaceAll(
@@ -313,20 +317,23 @@ function translateResponse(
  * pass through. Ends when either side does: a client that goes away aborts the upstream watch.
  */
 async function forwardWatch(
-  req: IncomingMessage,
   res: ServerResponse,
-  upstream: KubeClient,
+  ctx: ForwardContext & { upstream: KubeClient },
   path: string,
   query: Record<string, string>,
   accept: string,
-  scope: Scope,
   namespace: string | undefined,
 ): Promise<void> {
+  const scope: Scope = { clusterID: ctx.catalog.clusterID, targetNamespace: ctx.catalog.targetNamespace };
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   let stream;
   try {
-    stream = await upstream.stream('GET', path, { query, headers: { accept }, signal: abort.signal });
+    stream = await ctx.upstream.stream('GET', path, {
+      query,
+      headers: { accept, 'audit-id': ctx.auditID },
+      signal: abort.signal,
+    });
   } catch (err) {
     if (err instanceof KubeApiError) {
       return json(res, err.code, {
@@ -345,6 +352,8 @@ async function forwardWatch(
       `the control plane is unreachable: ${(err as Error).message}`,
     );
   }
+  const closed = ctx.metrics.watchOpened(path.slice(path.lastIndexOf('/') + 1));
+  res.once('close', closed);
   const contentType = stream.headers['content-type'];
   res.writeHead(200, { 'content-type': typeof contentType === 'string' ? contentType : 'application/json' });
   res.flushHeaders();

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { kubeClient, pooledKubeConfig, type KubeClient } from '../kube/client.ts';
 import type { TLSSocket } from 'node:tls';
+import { randomUUID } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { decodeCatalog, type Catalog } from '../catalog/catalog.ts';
@@ -14,6 +15,8 @@ import { authenticate, parseRequestHeaderConfig, type RequestHeaderConfig, type 
 import { forbiddenMessage, subjectAccessReviewer } from './authorize.ts';
 import { startConnectionSecretSync, type ConnectionSecretSync } from './connectionsecrets.ts';
 import { forward } from './forward.ts';
+import { createProxyMetrics, type ProxyMetrics } from './metrics.ts';
+import { probes, serveEndpoints } from '../observe/endpoints.ts';
 import { openAPIV2, openAPIV3, openAPIV3Root } from './openapi.ts';
 import { parseResourceRequest } from './requestinfo.ts';
 import { json, status, text } from './respond.ts';
@@ -32,11 +35,16 @@ export interface ProxyOptions {
   namespace: string;
   port: number;
   host?: string;
+  /** Plain-HTTP /metrics (and probes): host:port, ":port", or "0" to disable (the default). */
+  metricsAddress?: string;
   log: Logger;
 }
 
 export interface RunningProxy {
   port: number;
+  /** host:port of the metrics endpoint, when enabled. */
+  metricsAddress: string | undefined;
+  metrics: ProxyMetrics;
   ready(): boolean;
   /** Graceful: waits up to drainMs for requests in flight. */
   stop(drainMs?: number): Promise<void>;
@@ -147,6 +155,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     );
 
   const authorize = subjectAccessReviewer(app);
+  const metrics = createProxyMetrics();
   // OpenAPI documents are derived from the catalog; build each once per catalog version.
   let openAPICache: { catalog: Catalog; docs: Map<string, Record<string, unknown> | undefined> } | undefined;
   const openAPIDocument = (current: Catalog, path: string) => {
@@ -166,11 +175,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   };
   const ready = () => Boolean(serving && requestHeader && catalog);
 
+  const probe = probes(ready);
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://proxy');
     const path = url.pathname.replace(/\/+$/, '') || '/';
-    if (path === '/healthz' || path === '/livez') return text(res, 200, 'ok');
-    if (path === '/readyz') return ready() ? text(res, 200, 'ok') : text(res, 503, 'not ready');
+    const answer = probe(path);
+    if (answer) return text(res, answer.status, answer.body);
+    const audit = observeRequest(req, res);
 
     const socket = req.socket as TLSSocket;
     const peer = socket.getPeerCertificate();
@@ -181,13 +192,49 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       requestHeader,
     );
     if (!auth.ok) {
-      log.info({ path, reason: auth.reason }, 'unauthenticated request');
+      audit.fields.reason = auth.reason;
       return status(res, 401, 'Unauthorized', 'Unauthorized');
     }
-    return route(req, res, path, auth.user);
+    audit.fields.user = auth.user.name;
+    return route(req, res, path, auth.user, audit);
   };
 
-  const route = (req: IncomingMessage, res: ServerResponse, path: string, user: UserInfo) => {
+  /**
+   * One metrics sample and one log line per request, written when the response ends. The Audit-ID the aggregator
+   * sent (or a new one) is logged and forwarded to the control plane, so one request can be followed through both
+   * clusters' audit logs.
+   */
+  const observeRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const header = req.headers['audit-id'];
+    const sent = Array.isArray(header) ? header[0] : header;
+    const auditID = sent || randomUUID();
+    // kube-apiserver answers with its own Audit-Id header and copies ours: echo only an ID the proxy made up.
+    if (!sent) res.setHeader('audit-id', auditID);
+    const labels = { verb: (req.method ?? 'GET').toLowerCase(), resource: '' };
+    const fields: Record<string, string | undefined> = {};
+    res.once('close', () => {
+      const seconds = (performance.now() - started) / 1000;
+      const code = res.headersSent ? res.statusCode : 0;
+      metrics.request({ ...labels, code }, seconds);
+      // Discovery and OpenAPI are polled by the aggregator all the time: logged only at debug level.
+      const level = labels.resource === 'discovery' && code < 400 ? 'debug' : 'info';
+      log[level](
+        { auditID, ...labels, ...fields, code, ms: Math.round(seconds * 1000) },
+        `${labels.verb} ${req.url ?? ''}`,
+      );
+    });
+    return { auditID, labels, fields };
+  };
+
+  const route = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    user: UserInfo,
+    audit: ReturnType<typeof observeRequest>,
+  ) => {
+    audit.labels.resource = 'discovery';
     if (!catalog) return status(res, 503, 'ServiceUnavailable', 'the API catalog is not loaded yet');
     const parts = path.split('/').filter(Boolean);
     if (req.method === 'GET' && parts[0] === 'apis') {
@@ -217,6 +264,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     const url = new URL(req.url ?? '/', 'https://proxy');
     const info = parseResourceRequest(req.method ?? 'GET', path, url.searchParams);
     if (!info) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    Object.assign(audit.labels, { verb: info.verb, resource: info.resource });
+    Object.assign(audit.fields, { namespace: info.namespace, name: info.name });
     const current = catalog;
     authorize(user, info)
       .then(async (decision) => {
@@ -227,7 +276,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           );
           return status(res, 403, 'Forbidden', forbiddenMessage(user, info));
         }
-        await forward(req, res, info, url.searchParams, { catalog: current, upstream: upstream?.client });
+        await forward(req, res, info, url.searchParams, {
+          catalog: current,
+          upstream: upstream?.client,
+          auditID: audit.auditID,
+          metrics,
+        });
       })
       .catch((err: unknown) => {
         log.error({ path, err: String(err) }, 'request failed');
@@ -242,10 +296,17 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
+  const metricsEndpoint = await serveEndpoints(options.metricsAddress ?? '0', async (path) =>
+    path === '/metrics'
+      ? { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType }
+      : (probe(path) ?? { status: 404, body: 'not found' }),
+  );
   log.info({ port, connection: options.connection }, 'proxy serving');
 
   return {
     port,
+    metricsAddress: metricsEndpoint.address,
+    metrics,
     ready,
     async stop(drainMs = 5_000) {
       // Stop accepting, let requests in flight finish, then close what is left: the aggregator keeps idle
@@ -255,7 +316,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       const force = setTimeout(() => server.closeAllConnections(), drainMs);
       await drained;
       clearTimeout(force);
-      await Promise.all(informers.map((i) => i.stop()));
+      await Promise.all([...informers.map((i) => i.stop()), metricsEndpoint.close()]);
       await secretSync?.stop();
       await upstream?.client.close();
     },

@@ -1,0 +1,276 @@
+// The kubectl workflows of the proxy issue that need a running client or a control-plane status change: `get -w`,
+// `describe`, `wait --for=condition=Ready`, `-o wide`, `get claim -A`, streaming lists (sendInitialEvents), and what
+// the proxy reports about them (metrics, request logs with the audit ID).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { load } from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { controlPlaneName } from '../operator/src/claims/identity.ts';
+import { ownedNames } from '../operator/src/connection/names.ts';
+import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
+import { createLogger } from '../operator/src/log.ts';
+import {
+  connectWithProxy,
+  operatorNamespace,
+  prepareConnector,
+  type ProxiedConnection,
+} from './harness/connector.ts';
+import { fixturesDir } from './harness/fixtures.ts';
+import { kubectl, kubectlOk, kubectlRunning } from './harness/kubectl.ts';
+import { sharedCluster } from './harness/shared.ts';
+import { collectWatch } from './harness/watch.ts';
+
+const app = sharedCluster('app');
+const cp = sharedCluster('control-plane');
+const target = 'team-kubectl';
+const ns = 'shop';
+const claimFile = join(fixturesDir, 'samples', 'kubernetescluster-claim.yaml');
+const claims = '/apis/platform.example.org/v1alpha1/namespaces/shop/kubernetesclusters';
+
+interface Claim {
+  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
+}
+
+function claim(name: string, namespace = ns): string {
+  return readFileSync(claimFile, 'utf8')
+    .replace('name: my-cluster', `name: ${name}`)
+    .replace('namespace: default', `namespace: ${namespace}`)
+    .replace('name: my-cluster-kubeconfig', `name: ${name}-kubeconfig`);
+}
+
+/** Sets the claim's conditions in the control plane, as Crossplane's claim controller does. */
+async function setConditions(name: string, namespace: string, clusterID: string, ready: 'True' | 'False') {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const condition = (type: string, status: string, reason: string) => ({
+    type,
+    status,
+    reason,
+    lastTransitionTime: now,
+  });
+  await kubectlOk(
+    cp,
+    [
+      '-n',
+      target,
+      'patch',
+      'kubernetesclusters',
+      controlPlaneName(name, namespace, clusterID),
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        status: {
+          conditions: [
+            condition('Synced', 'True', 'ReconcileSuccess'),
+            condition('Ready', ready, ready === 'True' ? 'Available' : 'Creating'),
+          ],
+        },
+      }),
+    ],
+    undefined,
+  );
+}
+
+/** One sample of a Prometheus text exposition, 0 when absent. */
+function sample(exposition: string, name: string, labels: Record<string, string>): number {
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const [series, value] = line.split(/\s+/) as [string, string];
+    const matches = Object.entries(labels).every(([k, v]) => series.includes(`${k}="${v}"`));
+    if (matches) return Number(value);
+  }
+  return 0;
+}
+
+describe('proxy: kubectl workflows', () => {
+  let connection: ProxiedConnection;
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));
+    const log = createLogger(
+      { level: 'debug', name: 'proxy' },
+      { write: (line: string) => logLines.push(line) },
+    );
+    connection = await connectWithProxy(
+      app,
+      'kubectl',
+      { targetNamespace: target, deletionPolicy: 'Delete' },
+      { log, metricsAddress: '127.0.0.1:0' },
+    );
+    await kubectl(app, ['create', 'namespace', ns]);
+    await kubectl(app, ['create', 'namespace', 'storefront']);
+  });
+
+  afterAll(async () => {
+    await kubectl(app, ['delete', 'namespace', ns, 'storefront', '--wait=false']);
+    await connection?.stop();
+  });
+
+  it('kubectl get -w shows a claim being created, changed and deleted', async () => {
+    const watch = kubectlRunning(app, ['-n', ns, 'get', 'kubernetesclusters', '-w', '--output-watch-events']);
+    try {
+      await kubectlOk(app, ['apply', '-f', '-'], claim('watched'));
+      expect(await watch.until(/^ADDED\s+watched\s/)).toMatch(/\swatched-kubeconfig\s/);
+      await kubectlOk(app, ['-n', ns, 'label', 'kubernetescluster', 'watched', 'tier=gold']);
+      await watch.until(/^MODIFIED\s+watched\s/);
+      await kubectlOk(app, ['-n', ns, 'delete', 'kubernetescluster', 'watched', '--wait']);
+      await watch.until(/^DELETED\s+watched\s/);
+      expect(watch.lines[0]).toMatch(/^EVENT\s+NAME\s+SYNCED\s+READY\s+CONNECTION-SECRET\s+AGE$/);
+      expect(watch.lines.filter((l) => !/\swatched\s/.test(l) && !l.startsWith('EVENT'))).toEqual([]);
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it('kubectl wait --for=condition=Ready returns once the control plane marks the claim Ready', async () => {
+    await kubectlOk(app, ['apply', '-f', '-'], claim('waited'));
+    await setConditions('waited', ns, connection.clusterID, 'False');
+    const wait = kubectlRunning(app, [
+      '-n',
+      ns,
+      'wait',
+      '--for=condition=Ready',
+      '--timeout=60s',
+      'kubernetescluster/waited',
+    ]);
+    // Not Ready yet: kubectl must still be waiting a moment later.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(wait.lines).toEqual([]);
+    await setConditions('waited', ns, connection.clusterID, 'True');
+    const result = await wait.exited;
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe('kubernetescluster.platform.example.org/waited condition met');
+    const row = await kubectlOk(app, ['-n', ns, 'get', 'kubernetescluster', 'waited', '--no-headers']);
+    expect(row).toMatch(/^waited\s+True\s+True\s+waited-kubeconfig\s+\d+s/);
+  });
+
+  it('kubectl describe shows the claim under its app-cluster identity', async () => {
+    const described = await kubectlOk(app, ['-n', ns, 'describe', 'kubernetescluster', 'waited']);
+    expect(described).toMatch(/^Name:\s+waited$/m);
+    expect(described).toMatch(/^Namespace:\s+shop$/m);
+    expect(described).toMatch(/^Kind:\s+KubernetesCluster$/m);
+    expect(described).toMatch(/^API Version:\s+platform.example.org\/v1alpha1$/m);
+    expect(described).toMatch(/Write Connection Secret To Ref:\s+Name:\s+waited-kubeconfig/);
+    expect(described).toMatch(/Type:\s+Ready/);
+    expect(described).not.toMatch(/connect\.ctp\.dev|team-kubectl/);
+  });
+
+  it('kubectl get -o wide and get claim -A show what the control plane holds, under app names', async () => {
+    await kubectlOk(app, ['apply', '-f', '-'], claim('front', 'storefront'));
+    const wideApp = (await kubectlOk(app, ['-n', ns, 'get', 'kubernetesclusters', '-o', 'wide'])).trim();
+    const wideCP = (await kubectlOk(cp, ['-n', target, 'get', 'kubernetesclusters', '-o', 'wide'])).trim();
+    const mapped = controlPlaneName('waited', ns, connection.clusterID);
+    const cpRow = wideCP.split('\n').find((l) => l.startsWith(mapped));
+    const header = (table: string) => table.split('\n')[0]?.split(/\s+/);
+    expect(header(wideApp)).toEqual(header(wideCP));
+    // Same cells; the name and connection Secret columns are translated back (column widths differ).
+    const cells = (row: string | undefined) => row?.split(/\s+/).slice(1, -1);
+    expect(cells(wideApp.split('\n').find((l) => l.startsWith('waited ')))).toEqual(
+      cells(cpRow)?.map((c) =>
+        c === controlPlaneName('waited-kubeconfig', ns, connection.clusterID) ? 'waited-kubeconfig' : c,
+      ),
+    );
+
+    const all = await kubectlOk(app, ['get', 'claim', '-A', '--no-headers']);
+    const rows = all
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/).slice(0, 2).join(' '))
+      .sort();
+    expect(rows).toEqual([
+      'shop kubernetescluster.platform.example.org/waited',
+      'storefront kubernetescluster.platform.example.org/front',
+    ]);
+    const stored = await kubectlOk(cp, ['-n', target, 'get', 'claim', '-o', 'name']);
+    expect(stored.trim().split('\n')).toHaveLength(2);
+  });
+
+  it('streams a list with sendInitialEvents: translated initial events, then the initial-events-end bookmark', async () => {
+    const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
+    const watch = await collectWatch<Claim>(client, claims, {
+      sendInitialEvents: 'true',
+      resourceVersionMatch: 'NotOlderThan',
+      allowWatchBookmarks: 'true',
+    });
+    try {
+      const end = await watch.until(
+        (e) =>
+          e.type === 'BOOKMARK' && e.object.metadata.annotations?.['k8s.io/initial-events-end'] === 'true',
+        'the initial-events-end bookmark',
+      );
+      const initial = watch.events.slice(0, watch.events.indexOf(end)).filter((e) => e.type !== 'BOOKMARK');
+      expect(
+        initial.map((e) => `${e.type} ${e.object.metadata.namespace}/${e.object.metadata.name}`),
+      ).toEqual(['ADDED shop/waited']);
+    } finally {
+      watch.stop();
+      await watch.ended;
+      await client.close();
+    }
+  });
+
+  it('counts requests, upstream calls and open watches, and logs each request with its audit ID and no token', async () => {
+    const metricsURL = `http://${connection.proxy.metricsAddress}/metrics`;
+    const scrape = async () => (await fetch(metricsURL)).text();
+    const before = await scrape();
+    const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
+    try {
+      // A list whose response headers we can read: kube-apiserver's Audit-Id, which the aggregator passes on.
+      const listed = await client.stream('GET', claims);
+      for await (const _ of listed.body) void _;
+      const auditID = String(listed.headers['audit-id']);
+      expect(auditID).toMatch(/^[0-9a-f-]{36}$/);
+
+      const watch = await collectWatch<Claim>(client, claims, { allowWatchBookmarks: 'true' });
+      const during = await scrape();
+      watch.stop();
+      await watch.ended;
+
+      const labels = { verb: 'list', resource: 'kubernetesclusters', code: '200' };
+      expect(sample(during, 'ctp_connector_proxy_requests_total', labels)).toBeGreaterThan(
+        sample(before, 'ctp_connector_proxy_requests_total', labels),
+      );
+      expect(sample(during, 'ctp_connector_proxy_watches', { resource: 'kubernetesclusters' })).toBe(
+        sample(before, 'ctp_connector_proxy_watches', { resource: 'kubernetesclusters' }) + 1,
+      );
+      expect(
+        sample(during, 'ctp_connector_proxy_upstream_duration_seconds_count', { verb: 'list', code: '200' }),
+      ).toBeGreaterThan(0);
+      expect(
+        sample(during, 'ctp_connector_proxy_request_duration_seconds_count', {
+          verb: 'create',
+          resource: 'kubernetesclusters',
+        }),
+      ).toBeGreaterThanOrEqual(3);
+      expect(during).toMatch(/^ctp_connector_proxy_control_plane_available 1$/m);
+
+      const entries = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const logged = entries.find((e) => e.auditID === auditID);
+      expect(logged).toMatchObject({
+        verb: 'list',
+        resource: 'kubernetesclusters',
+        namespace: ns,
+        code: 200,
+      });
+      expect(logged?.user).toEqual(expect.any(String));
+      const tokenSecret = JSON.parse(
+        await kubectlOk(app, [
+          '-n',
+          operatorNamespace,
+          'get',
+          'secret',
+          ownedNames('kubectl').token,
+          '-o',
+          'json',
+        ]),
+      ) as { data: Record<string, string> };
+      const kubeconfig = Buffer.from(tokenSecret.data.kubeconfig ?? '', 'base64').toString('utf8');
+      const token = (load(kubeconfig) as { users: { user: { token?: string } }[] }).users[0]?.user.token;
+      expect(token?.length).toBeGreaterThan(20);
+      expect(logLines.some((l) => l.includes(token!))).toBe(false);
+    } finally {
+      await client.close();
+    }
+  });
+});
