@@ -79,9 +79,9 @@ export async function forward(
 
   const view = ctx.claims?.view(info.group, info.version, info.resource);
   if (ctx.claims && !ctx.claims.available()) {
-    // Reads come from the cache; everything else fails at once, so clients retry instead of hanging.
+    // Reads come from the cache (so does deleting nothing: namespace deletion); other writes fail at once.
     const answer =
-      view && (info.verb === 'get' || info.verb === 'list')
+      view && (info.verb === 'get' || info.verb === 'list' || info.verb === 'deletecollection')
         ? answerFromCache(info, query, req.headers.accept, view, scope, resource)
         : undefined;
     if (answer) return json(res, answer.code, answer.body);
@@ -261,9 +261,11 @@ export async function forward(
   }
 }
 
-/** 503 with Retry-After: clients (client-go, kubectl, Argo CD, Flux) retry these. */
+/**
+ * 503 without Retry-After: controllers (Argo CD, Flux, client-go informers) retry a 503 on their own, while a
+ * Retry-After header would make kubectl and client-go repeat the write up to ten times and hang the user.
+ */
 function unavailable(res: ServerResponse, message: string): void {
-  res.setHeader('retry-after', '5');
   status(res, 503, 'ServiceUnavailable', message);
 }
 

@@ -56,7 +56,7 @@ describe('answers from the claim cache', () => {
     );
     expect(all?.code).toBe(200);
     expect(all?.body).toMatchObject({ kind: 'KubernetesClusterList', metadata: { resourceVersion: '77' } });
-    expect(names(all!.body)).toEqual(['shop/web', 'shop/db']);
+    expect(names(all!.body)).toEqual(['shop/db', 'shop/web']);
     const gold = answerFromCache(
       request('list'),
       new URLSearchParams({ labelSelector: 'tier=gold' }),

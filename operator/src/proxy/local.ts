@@ -42,10 +42,13 @@ export function answerFromCache(
     apiVersion: `${info.group}/${info.version}`,
     resourceVersion: view.resourceVersion,
     includeObject: query.get('includeObject'),
+    now: Date.now(),
   };
   const objects = view.items
     .map((claim) => fromControlPlane(claim as Obj, scope))
-    .filter((o): o is Obj => Boolean(o) && (!info.namespace || o!.metadata?.namespace === info.namespace));
+    .filter((o): o is Obj => Boolean(o) && (!info.namespace || o!.metadata?.namespace === info.namespace))
+    // kube-apiserver lists in storage-key order: by namespace, then name.
+    .sort((a, b) => key(a).localeCompare(key(b)));
   if (info.verb === 'get') {
     const found = objects.find((o) => o.metadata?.name === info.name);
     if (!found) return notFound(info);
@@ -70,6 +73,10 @@ export function answerFromCache(
   );
   if (info.verb === 'deletecollection' && selected.length > 0) return undefined;
   return { code: 200, body: renderList(selected, representation, ctx) };
+}
+
+function key(o: Obj): string {
+  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
 
 function notFound(info: ResourceRequest): LocalAnswer {

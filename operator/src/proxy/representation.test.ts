@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ServedResource } from '../connection/discovery.ts';
-import { negotiateRepresentation, renderList, renderObject } from './representation.ts';
+import { humanDuration, negotiateRepresentation, renderList, renderObject } from './representation.ts';
 
 const resource: ServedResource = {
   kind: 'KubernetesCluster',
@@ -18,7 +18,12 @@ const resource: ServedResource = {
     { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
 };
-const ctx = { resource, apiVersion: 'platform.example.org/v1alpha1', resourceVersion: '42' };
+const ctx = {
+  resource,
+  apiVersion: 'platform.example.org/v1alpha1',
+  resourceVersion: '42',
+  now: Date.parse('2026-11-24T10:05:30Z'),
+};
 const claim = {
   apiVersion: 'platform.example.org/v1alpha1',
   kind: 'KubernetesCluster',
@@ -63,7 +68,7 @@ describe('representations', () => {
       rows: { cells: unknown[]; object: { kind: string } }[];
     };
     expect(table.columnDefinitions.map((c) => c.name)).toEqual(['Name', 'READY', 'AGE']);
-    expect(table.rows[0]?.cells).toEqual(['a', 'True', '2026-11-24T10:00:00Z']);
+    expect(table.rows[0]?.cells).toEqual(['a', 'True', '5m30s']);
     expect(table.rows[0]?.object.kind).toBe('PartialObjectMetadata');
   });
 
@@ -74,6 +79,27 @@ describe('representations', () => {
       rows: Record<string, unknown>[];
     };
     expect(table.columnDefinitions.map((c) => c.name)).toEqual(['Name', 'Age']);
-    expect(table.rows).toEqual([{ cells: ['a', '2026-11-24T10:00:00Z'] }]);
+    expect(table.rows).toEqual([{ cells: ['a', '5m30s'] }]);
+  });
+});
+
+describe('ages', () => {
+  it('are printed like kube-apiserver prints them', () => {
+    const cases: [number, string][] = [
+      [-5_000, '<invalid>'],
+      [-500, '0s'],
+      [59_000, '59s'],
+      [119_000, '119s'],
+      [150_000, '2m30s'],
+      [600_000, '10m'],
+      [179 * 60_000, '179m'],
+      [3 * 3600_000 + 5 * 60_000, '3h5m'],
+      [8 * 3600_000, '8h'],
+      [50 * 3600_000, '2d2h'],
+      [10 * 86400_000, '10d'],
+      [800 * 86400_000, '2y70d'],
+      [9 * 365 * 86400_000, '9y'],
+    ];
+    expect(cases.map(([ms]) => humanDuration(ms))).toEqual(cases.map(([, text]) => text));
   });
 });

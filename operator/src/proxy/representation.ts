@@ -30,6 +30,8 @@ export interface ListContext {
   resourceVersion: string;
   /** The query's includeObject for Tables: None, Metadata (default) or Object. */
   includeObject?: string | null;
+  /** Milliseconds since the epoch, for date columns (shown as ages, as kube-apiserver does). */
+  now: number;
 }
 
 export function renderList(objects: Obj[], representation: Representation, ctx: ListContext): Obj {
@@ -92,7 +94,7 @@ function table(objects: Obj[], version: string, ctx: ListContext, metadata: Reco
       })),
     ],
     rows: objects.map((o) => ({
-      cells: [o.metadata?.name, ...columns.map((c) => cell(c.value(o)))],
+      cells: [o.metadata?.name, ...columns.map((c) => cell(c.value(o), c.type, ctx.now))],
       ...(includeObject === 'None' ? {} : { object: includeObject === 'Object' ? o : partial(o, version) }),
     })),
   };
@@ -105,7 +107,33 @@ const defaultAge: ServedResource['printerColumns'][number] = {
   description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
 };
 
-function cell(value: unknown): unknown {
+function cell(value: unknown, type: string, now: number): unknown {
   if (value === undefined) return null;
+  if (type === 'date' && typeof value === 'string') {
+    const at = Date.parse(value);
+    return Number.isNaN(at) ? value : humanDuration(now - at);
+  }
   return value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
+}
+
+/** An age as kubectl and kube-apiserver print it: 42s, 5m30s, 3h12m, 2d4h, 1y30d. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < -1) return '<invalid>';
+  if (seconds < 0) return '0s';
+  if (seconds < 120) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  const with2 = (big: number, bigUnit: string, small: number, smallUnit: string) =>
+    small === 0 ? `${big}${bigUnit}` : `${big}${bigUnit}${small}${smallUnit}`;
+  if (minutes < 10) return with2(minutes, 'm', seconds % 60, 's');
+  if (minutes < 180) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 8) return with2(hours, 'h', minutes % 60, 'm');
+  if (hours < 48) return `${hours}h`;
+  const days = Math.floor(hours / 24);
+  if (hours < 24 * 8) return with2(days, 'd', hours % 24, 'h');
+  if (hours < 24 * 365 * 2) return `${days}d`;
+  const years = Math.floor(days / 365);
+  if (hours < 24 * 365 * 8) return with2(years, 'y', days % 365, 'd');
+  return `${years}y`;
 }
