@@ -36,6 +36,11 @@ export interface ProxyOptions {
   namespace: string;
   port: number;
   host?: string;
+  /**
+   * Share the port with other proxy processes on the host (SO_REUSEPORT): local rolling replacements, where two
+   * replicas sit behind one address. Pods have their own addresses and do not need it.
+   */
+  reusePort?: boolean;
   /** Plain-HTTP /metrics (and probes): host:port, ":port", or "0" to disable (the default). */
   metricsAddress?: string;
   log: Logger;
@@ -305,7 +310,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   refreshTLS();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', resolve);
+    server.listen(
+      { port: options.port, host: options.host ?? '0.0.0.0', reusePort: options.reusePort },
+      resolve,
+    );
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
