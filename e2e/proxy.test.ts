@@ -14,7 +14,7 @@ import {
 } from './harness/connector.ts';
 import { fixturesDir } from './harness/fixtures.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
-import { sharedCluster } from './harness/shared.ts';
+import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { collectWatch, type CollectedWatch } from './harness/watch.ts';
 import { waitFor } from './harness/wait.ts';
 
@@ -39,7 +39,7 @@ describe('proxy: claims through the aggregation layer', () => {
   let clusterID: string;
 
   beforeAll(async () => {
-    await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));
+    await prepareConnector(app, controlPlaneCredential(cp));
     connection = await connectWithProxy(app, 'claims', { targetNamespace: target, deletionPolicy: 'Delete' });
     ({ proxy, clusterID } = connection);
     await kubectl(app, ['create', 'namespace', 'other']);

@@ -12,6 +12,7 @@ import { startProxy, type RunningProxy } from '../../operator/src/proxy/server.t
 import { startOperator, type RunningOperator } from '../../operator/src/operator.ts';
 import { kubectl, kubectlOk, type KubectlTarget } from './kubectl.ts';
 import { freePorts } from './ports.ts';
+import { kindImage, provider } from './provider.ts';
 import { waitFor } from './wait.ts';
 import { repoRoot } from './paths.ts';
 
@@ -43,10 +44,14 @@ export function credentialSecret(app: KubectlTarget, name: string, kubeconfig: s
 
 /**
  * The operator as installed by `kubectl apply -k config/default` (CRD, namespace, least-privilege RBAC; its
- * Deployment never runs here), and the Secret "control-plane" with the control plane's admin kubeconfig.
+ * Deployment never runs locally, and runs from the e2e image on kind), and the Secret "control-plane" with the
+ * control plane's kubeconfig.
  */
 export async function prepareConnector(app: KubectlTarget, controlPlaneKubeconfig: string): Promise<void> {
-  await kubectlOk(app, ['apply', '--server-side', '-k', join(repoRoot, 'config', 'default')]);
+  let manifests = await kubectlOk(app, ['kustomize', join(repoRoot, 'config', 'default')]);
+  // kind: the operator (and the proxies it creates) run from the image `make e2e-kind` built and loaded.
+  if (provider() === 'kind') manifests = manifests.replaceAll('ctp-connector:latest', kindImage);
+  await kubectlOk(app, ['apply', '--server-side', '-f', '-'], manifests);
   await kubectlOk(app, [
     'wait',
     '--for=condition=Established',
@@ -54,6 +59,15 @@ export async function prepareConnector(app: KubectlTarget, controlPlaneKubeconfi
     'crd/controlplaneconnections.connect.ctp.dev',
   ]);
   await credentialSecret(app, 'control-plane', controlPlaneKubeconfig);
+  if (provider() === 'kind')
+    await kubectlOk(app, [
+      '-n',
+      operatorNamespace,
+      'rollout',
+      'status',
+      'deployment/ctp-connector-operator',
+      '--timeout=300s',
+    ]);
 }
 
 export const operatorServiceAccount = `system:serviceaccount:${operatorNamespace}:ctp-connector-operator`;
@@ -164,8 +178,10 @@ export async function connectWithProxy(
   spec: Record<string, unknown> & { targetNamespace: string },
   proxyOptions: { log?: Logger; metricsAddress?: string; reusePort?: boolean } = {},
 ): Promise<ProxiedConnection> {
+  const inProcess = provider() === 'local';
   const [port] = (await freePorts(1)) as [number];
-  const operator = await startTestOperator(app, port);
+  // kind: the operator Deployment that prepareConnector installed runs the connection and its proxy Deployment.
+  let operator = inProcess ? await startTestOperator(app, port) : undefined;
   await kubectlOk(
     app,
     ['apply', '-f', '-'],
@@ -174,26 +190,50 @@ export async function connectWithProxy(
       ...spec,
     }),
   );
-  const serving = ownedNames(name).serving;
-  await waitFor(
-    async () =>
-      (await kubectl(app, ['-n', operatorNamespace, 'get', 'secret', serving])).code === 0 ? true : undefined,
-    { timeoutMs: 60_000, what: `the serving certificate of ${name}` },
-  );
-  const proxy = await startTestProxy(app, name, port, proxyOptions.log, proxyOptions);
-  await kubectlOk(app, ['wait', '--for=condition=Ready', '--timeout=90s', `ctpc/${name}`]);
+  let proxy: RunningProxy | undefined;
+  if (inProcess) {
+    const serving = ownedNames(name).serving;
+    await waitFor(
+      async () =>
+        (await kubectl(app, ['-n', operatorNamespace, 'get', 'secret', serving])).code === 0
+          ? true
+          : undefined,
+      { timeoutMs: 60_000, what: `the serving certificate of ${name}` },
+    );
+    proxy = await startTestProxy(app, name, port, proxyOptions.log, proxyOptions);
+  }
+  await kubectlOk(app, [
+    'wait',
+    '--for=condition=Ready',
+    `--timeout=${inProcess ? 90 : 300}s`,
+    `ctpc/${name}`,
+  ]);
   const clusterID = await kubectlOk(app, ['get', 'ctpc', name, '-o', 'jsonpath={.status.clusterID}']);
+  const local = <T>(value: T | undefined, what: string): T => {
+    if (!value) throw new Error(`the ${what} runs in the test process only with the local provider`);
+    return value;
+  };
   const connection: ProxiedConnection = {
     name,
     clusterID,
     port,
-    operator,
-    proxy,
+    get operator() {
+      return local(operator, 'operator');
+    },
+    set operator(value) {
+      operator = value;
+    },
+    get proxy() {
+      return local(proxy, 'proxy');
+    },
+    set proxy(value) {
+      proxy = value;
+    },
     async stop() {
       // Whatever runs now: tests may have replaced the operator or the proxy.
       await kubectl(app, ['delete', 'ctpc', name, '--timeout=60s']);
-      await connection.proxy.stop();
-      await connection.operator.stop();
+      await proxy?.stop();
+      await operator?.stop();
     },
   };
   return connection;
