@@ -6,11 +6,16 @@ const t1 = new Date('2026-01-01T01:00:00Z');
 
 describe('setCondition', () => {
   it('keeps lastTransitionTime while the status is unchanged and moves it on a flip', () => {
-    let conditions = setCondition([], { type: 'Ready', status: 'False', reason: 'Reconciling' }, 1, t0);
+    let conditions = setCondition(
+      [],
+      { type: 'Ready', status: 'False', reason: 'CredentialsNotFound' },
+      1,
+      t0,
+    );
     expect(conditions[0]).toEqual({
       type: 'Ready',
       status: 'False',
-      reason: 'Reconciling',
+      reason: 'CredentialsNotFound',
       message: '',
       observedGeneration: 1,
       lastTransitionTime: '2026-01-01T00:00:00Z',
