@@ -62,7 +62,7 @@ build: deps ## compile TypeScript to dist/
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.build.json
 
 .PHONY: crds
-crds: deps ## regenerate crds/ from the zod schema
+crds: deps ## regenerate crds/ and docs/api.md (the API reference) from the zod schema
 	$(NODE) operator/src/api/write-crds.ts
 
 .PHONY: typecheck

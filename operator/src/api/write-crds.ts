@@ -1,9 +1,16 @@
-// Writes crds/ from the zod schema (`make crds`). A unit test fails when the committed files are stale.
+// Writes what is generated from the zod schema (`make crds`): crds/ and the API reference docs/api.md. Unit tests
+// fail when the committed files are stale.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlPlaneConnectionCRDYaml, crdFile } from './crd.ts';
+import { apiReferenceMarkdown, referenceFile } from './reference.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
-writeFileSync(join(root, crdFile), controlPlaneConnectionCRDYaml());
-console.log(`wrote ${crdFile}`);
+for (const [file, content] of [
+  [crdFile, controlPlaneConnectionCRDYaml()],
+  [referenceFile, apiReferenceMarkdown()],
+] as const) {
+  writeFileSync(join(root, file), content);
+  console.log(`wrote ${file}`);
+}
