@@ -4,7 +4,6 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
-import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
 import {
@@ -14,6 +13,7 @@ import {
   startTestOperator,
   startTestProxy,
 } from './harness/connector.ts';
+import { claimAPIPath, watchClaims } from './harness/claims.ts';
 import { fixturesDir } from './harness/fixtures.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
 import { freePorts } from './harness/ports.ts';
@@ -139,27 +139,12 @@ describe('proxy: claims through the aggregation layer', () => {
   });
 
   it('watches claims through the proxy: translated events, only the watched namespace', async () => {
-    const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
-    const path = '/apis/platform.example.org/v1alpha1/namespaces/default/kubernetesclusters';
-    const abort = new AbortController();
-    const events: { type: string; object: Claim }[] = [];
+    const list = JSON.parse(
+      await kubectlOk(app, ['get', '--raw', `${claimAPIPath}/namespaces/default/kubernetesclusters`]),
+    ) as { metadata: { resourceVersion: string } };
+    expect(list.metadata.resourceVersion).toMatch(/^[1-9]\d*$/);
+    const watch = await watchClaims(app, 'default', list.metadata.resourceVersion);
     try {
-      const list = await client.request<{ metadata: { resourceVersion: string } }>('GET', path);
-      expect(list.metadata.resourceVersion).toMatch(/^[1-9]\d*$/);
-      const stream = await client.stream('GET', path, {
-        query: { watch: 'true', resourceVersion: list.metadata.resourceVersion, allowWatchBookmarks: 'true' },
-        signal: abort.signal,
-      });
-      const consumed = (async () => {
-        let pending = '';
-        for await (const chunk of stream.body) {
-          pending += chunk.toString();
-          for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-            events.push(JSON.parse(pending.slice(0, nl)) as { type: string; object: Claim });
-            pending = pending.slice(nl + 1);
-          }
-        }
-      })().catch(() => undefined);
       const claim = (name: string, ns: string) =>
         readFileSync(claimFile, 'utf8')
           .replace('name: my-cluster', `name: ${name}`)
@@ -167,15 +152,11 @@ describe('proxy: claims through the aggregation layer', () => {
       await kubectlOk(app, ['apply', '-f', '-'], claim('elsewhere', 'other'));
       await kubectlOk(app, ['apply', '-f', '-'], claim('watched', 'default'));
       await kubectlOk(app, ['-n', 'default', 'delete', 'kubernetescluster', 'watched']);
-      await waitFor(
-        () =>
-          events.some((e) => e.type === 'DELETED' && e.object.metadata.name === 'watched') ? true : undefined,
-        {
-          timeoutMs: 30_000,
-          what: 'the DELETED event',
-        },
+      await watch.next(
+        (e) => e.type === 'DELETED' && e.object.metadata.name === 'watched',
+        'the DELETED event',
       );
-      const changes = events.filter((e) => e.type !== 'BOOKMARK');
+      const changes = watch.events.filter((e) => e.type !== 'BOOKMARK');
       expect(changes.map((e) => e.type)).toEqual(['ADDED', 'DELETED']);
       expect(
         changes.every(
@@ -187,11 +168,8 @@ describe('proxy: claims through the aggregation layer', () => {
           (e) => !Object.keys(e.object.metadata.labels ?? {}).some((k) => k.startsWith('connect.ctp.dev')),
         ),
       ).toBe(true);
-      abort.abort();
-      await consumed;
     } finally {
-      abort.abort();
-      await client.close();
+      await watch.stop();
       await kubectl(app, ['-n', 'other', 'delete', 'kubernetescluster', 'elsewhere']);
     }
   });
