@@ -27,17 +27,25 @@ export interface Claim {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
-/** The sample claim (e2e/fixtures/samples) as `namespace/name`, with spec.id `id` and no connection Secret. */
+/** The sample claim (e2e/fixtures/samples) as `namespace/name`: spec.id `id`, the given metadata and Secret. */
 export function claimManifest(options: {
   name: string;
   namespace: string;
   id?: string;
   connectionSecret?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }): Claim {
   const claim = load(
     readFileSync(join(fixturesDir, 'samples', 'kubernetescluster-claim.yaml'), 'utf8'),
   ) as Claim;
-  claim.metadata = { name: options.name, namespace: options.namespace };
+  const { name, namespace, labels, annotations } = options;
+  claim.metadata = {
+    name,
+    namespace,
+    ...(labels ? { labels } : {}),
+    ...(annotations ? { annotations } : {}),
+  };
   claim.spec.id = options.id ?? options.name;
   if (options.connectionSecret) claim.spec.writeConnectionSecretToRef = { name: options.connectionSecret };
   else delete claim.spec.writeConnectionSecretToRef;

@@ -64,11 +64,16 @@ export async function connectCluster(
   }
 }
 
-/** Deletes the connection (its finalizer applies the deletion policy) and then stops its proxy. */
-export async function disconnect(app: KubectlTarget, connected: Connected | undefined): Promise<void> {
-  if (!connected) return;
+/**
+ * Deletes the connection (its finalizer applies the deletion policy), then stops its proxy. Returns how long the
+ * deletion took.
+ */
+export async function disconnect(app: KubectlTarget, connected: Connected | undefined): Promise<number> {
+  if (!connected) return 0;
+  const started = Date.now();
   try {
     await kubectlOk(app, ['delete', 'ctpc', connected.name, '--ignore-not-found', '--timeout=90s']);
+    return Date.now() - started;
   } finally {
     await connected.proxy.stop();
   }
