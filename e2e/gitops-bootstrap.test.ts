@@ -124,8 +124,9 @@ describe('GitOps bootstrap: the connection first, the claims once it is Ready', 
     const objects = () => units.flatMap((u) => u.objects);
 
     /**
-     * Pruning, the way the tools remove what left the repository: the claims' unit first, then the connection's;
-     * one object after the other, last applied first, so the connection's finalizer still finds its credential.
+     * Pruning what left the repository: the claims' unit first, then the connection's, one object after the other,
+     * last applied first. The order matters: a credential Secret deleted before the connection's finalizer has
+     * run holds the connection (Ready=False, CredentialsNotFound) until the Secret is back.
      */
     const prune = async () => {
       try {

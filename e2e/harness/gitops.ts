@@ -43,8 +43,8 @@ export interface GitOpsTool {
 }
 
 export const trackingIdAnnotation = 'argocd.argoproj.io/tracking-id';
-export const fluxNameLabel = 'kustomize.toolkit.fluxcd.io/name';
-export const fluxNamespaceLabel = 'kustomize.toolkit.fluxcd.io/namespace';
+const fluxNameLabel = 'kustomize.toolkit.fluxcd.io/name';
+const fluxNamespaceLabel = 'kustomize.toolkit.fluxcd.io/namespace';
 const syncWaveAnnotation = 'argocd.argoproj.io/sync-wave';
 
 function readObjects(file: string): Manifest[] {
@@ -52,7 +52,7 @@ function readObjects(file: string): Manifest[] {
 }
 
 /** `kustomize build` of a directory of the repository (what both tools run). */
-export async function render(target: KubectlTarget, path: string): Promise<Manifest[]> {
+async function render(target: KubectlTarget, path: string): Promise<Manifest[]> {
   const yaml = await kubectlOk(target, ['kustomize', join(repoRoot, path)]);
   return (loadAll(yaml) as Manifest[]).filter(Boolean);
 }
