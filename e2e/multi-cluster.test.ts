@@ -29,13 +29,17 @@ const app1 = sharedCluster('app');
 const cp = sharedCluster('control-plane');
 const origin = ['connect.ctp.dev/cluster-id', 'connect.ctp.dev/app-namespace', 'connect.ctp.dev/app-name'];
 
-/** The claims stored in the control plane for `clusterID`, across all namespaces (what `get claim -A` lists). */
-async function storedClaims(clusterID: string): Promise<Claim[]> {
+/**
+ * The claims of `clusterID` stored in the control-plane namespace `namespace` (other tests leave claims of the shared
+ * app cluster's identity in their own namespaces).
+ */
+async function storedClaims(clusterID: string, namespace: string): Promise<Claim[]> {
   const list = JSON.parse(
     await kubectlOk(cp, [
       'get',
       'claim',
-      '-A',
+      '-n',
+      namespace,
       '-l',
       `connect.ctp.dev/cluster-id=${clusterID}`,
       '-o',
@@ -99,15 +103,18 @@ describe('many app clusters, one control plane', () => {
     await applyClaims(app1, [claimManifest({ name: 'shared-name', namespace: 'default', id: 'from-app-1' })]);
     const applied = Date.now();
     await applyClaims(app2, [claimManifest({ name: 'shared-name', namespace: 'default', id: 'from-app-2' })]);
-    await waitFor(async () => ((await storedClaims(two!.clusterID)).length === 1 ? true : undefined), {
-      timeoutMs: 30_000,
-      what: "app-2's claim in the control plane",
-    });
+    await waitFor(
+      async () => ((await storedClaims(two!.clusterID, 'team-2')).length === 1 ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        what: "app-2's claim in the control plane",
+      },
+    );
     record(timings, 'app-2 claim applied → listed in the control plane', applied);
     record(timings, 'app-2 connection applied → first claim in the control plane', twoConnectStarted);
 
     const stored = async (connected: Connected, targetNamespace: string) => {
-      const claims = await storedClaims(connected.clusterID);
+      const claims = await storedClaims(connected.clusterID, targetNamespace);
       expect(claims).toHaveLength(1);
       expect(claims[0]?.metadata).toMatchObject({
         namespace: targetNamespace,
@@ -151,7 +158,7 @@ describe('many app clusters, one control plane', () => {
     const twoClusterID = two!.clusterID;
     await disconnect(app2, two);
     two = undefined;
-    expect(await storedClaims(twoClusterID)).toEqual([]); // deletionPolicy Delete
+    expect(await storedClaims(twoClusterID, 'team-2')).toEqual([]); // deletionPolicy Delete
     two = await connectCluster(
       app2,
       'app-2-to-team-1',
