@@ -4,16 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLogger } from '../operator/src/log.ts';
-import {
-  connectWithProxy,
-  credentialSecret,
-  operatorNamespace,
-  prepareConnector,
-  type ProxiedConnection,
-} from './harness/connector.ts';
+import { credentialSecret, operatorNamespace, prepareConnector } from './harness/connector.ts';
+import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
 import type { Cluster } from './harness/cluster.ts';
 import { startEnvironment, type Environment } from './harness/environment.ts';
-import { claimManifest, installControlPlaneFixtures } from './harness/fixtures.ts';
+import { claimManifest } from './harness/claims.ts';
+import { installControlPlaneFixtures } from './harness/fixtures.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
 import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
@@ -24,7 +20,7 @@ const ns = 'outage-shop';
 const outageMs = 30_000;
 
 function claim(name: string): string {
-  return claimManifest(name, ns);
+  return JSON.stringify(claimManifest({ name, namespace: ns, connectionSecret: `${name}-kubeconfig` }));
 }
 
 async function connectionCondition(): Promise<{ status: string; reason: string; message: string }> {

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import { createLogger } from '../operator/src/log.ts';
-import { connectWithProxy, prepareConnector, type ProxiedConnection } from './harness/connector.ts';
-import { claimManifest } from './harness/fixtures.ts';
+import { prepareConnector } from './harness/connector.ts';
+import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
+import { claimManifest } from './harness/claims.ts';
 import { kubectl, kubectlOk, kubectlRunning } from './harness/kubectl.ts';
 import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { collectWatch } from './harness/watch.ts';
@@ -22,7 +23,7 @@ interface Claim {
 }
 
 function claim(name: string, namespace = ns): string {
-  return claimManifest(name, namespace);
+  return JSON.stringify(claimManifest({ name, namespace, connectionSecret: `${name}-kubeconfig` }));
 }
 
 /** Sets the claim's conditions in the control plane, as Crossplane's claim controller does. */

@@ -6,13 +6,9 @@ import { load } from 'js-yaml';
 import { ownedNames } from '../operator/src/connection/names.ts';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import { createLogger } from '../operator/src/log.ts';
-import {
-  connectWithProxy,
-  operatorNamespace,
-  prepareConnector,
-  type ProxiedConnection,
-} from './harness/connector.ts';
-import { claimManifest } from './harness/fixtures.ts';
+import { operatorNamespace, prepareConnector } from './harness/connector.ts';
+import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
+import { claimManifest } from './harness/claims.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
 import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { collectWatch } from './harness/watch.ts';
@@ -54,7 +50,8 @@ describe('proxy: metrics and request logs', () => {
       { log, metricsAddress: '127.0.0.1:0' },
     );
     await kubectl(app, ['create', 'namespace', ns]);
-    for (const name of ['a', 'b', 'c']) await kubectlOk(app, ['apply', '-f', '-'], claimManifest(name, ns));
+    for (const name of ['a', 'b', 'c'])
+      await kubectlOk(app, ['apply', '-f', '-'], JSON.stringify(claimManifest({ name, namespace: ns })));
   });
 
   afterAll(async () => {

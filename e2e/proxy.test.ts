@@ -6,12 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
-import {
-  connectWithProxy,
-  operatorNamespace,
-  prepareConnector,
-  type ProxiedConnection,
-} from './harness/connector.ts';
+import { operatorNamespace, prepareConnector } from './harness/connector.ts';
+import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
 import { fixturesDir } from './harness/fixtures.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
 import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';

@@ -11,13 +11,8 @@ import {
   type KubeClient,
 } from '../operator/src/kube/client.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
-import {
-  connectWithProxy,
-  prepareConnector,
-  startTestOperator,
-  startTestProxy,
-  type ProxiedConnection,
-} from './harness/connector.ts';
+import { prepareConnector, startTestOperator, startTestProxy } from './harness/connector.ts';
+import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
 import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { collectWatch, type CollectedWatch } from './harness/watch.ts';

@@ -7,6 +7,7 @@ import { kubeClient, pooledKubeConfig } from '../../operator/src/kube/client.ts'
 import { fixturesDir } from './fixtures.ts';
 import { kubectl, kubectlOk, type KubectlTarget } from './kubectl.ts';
 import { waitFor } from './wait.ts';
+import { collectWatch, type WatchEvent as CollectedEvent } from './watch.ts';
 
 export const claimResource = 'kubernetesclusters.platform.example.org';
 export const claimAPIPath = '/apis/platform.example.org/v1alpha1';
@@ -85,10 +86,7 @@ export async function getClaim(cluster: KubectlTarget, namespace: string, name: 
   throw new Error(`kubectl get ${claimResource} ${namespace}/${name}: ${r.stderr.trim()}`);
 }
 
-export interface WatchEvent {
-  type: string;
-  object: Claim;
-}
+export type WatchEvent = CollectedEvent<Claim>;
 
 export interface ClaimWatch {
   events: WatchEvent[];
@@ -109,29 +107,17 @@ export async function watchClaims(
 ): Promise<ClaimWatch> {
   const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
   const path = `${claimAPIPath}${namespace ? `/namespaces/${namespace}` : ''}/kubernetesclusters`;
-  const abort = new AbortController();
-  const events: WatchEvent[] = [];
-  const stream = await client.stream('GET', path, {
-    query: { watch: 'true', resourceVersion, allowWatchBookmarks: 'true', fieldSelector },
-    signal: abort.signal,
+  const watch = await collectWatch<Claim>(client, path, {
+    resourceVersion,
+    allowWatchBookmarks: 'true',
+    ...(fieldSelector ? { fieldSelector } : {}),
   });
-  const consumed = (async () => {
-    let pending = '';
-    for await (const chunk of stream.body) {
-      pending += chunk.toString();
-      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-        events.push(JSON.parse(pending.slice(0, nl)) as WatchEvent);
-        pending = pending.slice(nl + 1);
-      }
-    }
-  })().catch(() => undefined);
   return {
-    events,
-    next: (match, what) =>
-      waitFor(() => events.find(match), { timeoutMs: 30_000, intervalMs: 100, what: `watch event: ${what}` }),
+    events: watch.events,
+    next: (match, what) => watch.until(match, `watch event: ${what}`),
     async stop() {
-      abort.abort();
-      await consumed;
+      watch.stop();
+      await watch.ended;
       await client.close();
     },
   };

@@ -10,10 +10,8 @@ import { kubeClient, pooledKubeConfig } from '../../operator/src/kube/client.ts'
 import { createLogger, type Logger } from '../../operator/src/log.ts';
 import { startProxy, type RunningProxy } from '../../operator/src/proxy/server.ts';
 import { startOperator, type RunningOperator } from '../../operator/src/operator.ts';
-import { kubectl, kubectlOk, type KubectlTarget } from './kubectl.ts';
-import { freePorts } from './ports.ts';
+import { kubectlOk, type KubectlTarget } from './kubectl.ts';
 import { kindImage, provider } from './provider.ts';
-import { waitFor } from './wait.ts';
 import { repoRoot } from './paths.ts';
 
 export const operatorNamespace = 'ctp-system';
@@ -152,89 +150,4 @@ export function connectionManifest(name: string, spec: Record<string, unknown>):
     metadata: { name },
     spec,
   });
-}
-
-export interface ProxiedConnection {
-  name: string;
-  clusterID: string;
-  /** The local port the operator pointed the connection's Service at. */
-  port: number;
-  operator: RunningOperator;
-  proxy: RunningProxy;
-  /**
-   * Deletes the connection (its deletionPolicy decides what happens to claims), then stops `proxy` and `operator`
-   * (tests that replace them assign the replacements here).
-   */
-  stop(): Promise<void>;
-}
-
-/**
- * A Ready connection of the app cluster to `targetNamespace` in the control plane whose kubeconfig is in the Secret
- * "control-plane" (see prepareConnector), with the operator and the proxy running in this process.
- */
-export async function connectWithProxy(
-  app: KubectlTarget & { dir: string },
-  name: string,
-  spec: Record<string, unknown> & { targetNamespace: string },
-  proxyOptions: { log?: Logger; metricsAddress?: string; reusePort?: boolean } = {},
-): Promise<ProxiedConnection> {
-  const inProcess = provider() === 'local';
-  const [port] = (await freePorts(1)) as [number];
-  // kind: the operator Deployment that prepareConnector installed runs the connection and its proxy Deployment.
-  let operator = inProcess ? await startTestOperator(app, port) : undefined;
-  await kubectlOk(
-    app,
-    ['apply', '-f', '-'],
-    connectionManifest(name, {
-      controlPlane: { kubeconfigSecretRef: { namespace: operatorNamespace, name: 'control-plane' } },
-      ...spec,
-    }),
-  );
-  let proxy: RunningProxy | undefined;
-  if (inProcess) {
-    const serving = ownedNames(name).serving;
-    await waitFor(
-      async () =>
-        (await kubectl(app, ['-n', operatorNamespace, 'get', 'secret', serving])).code === 0
-          ? true
-          : undefined,
-      { timeoutMs: 60_000, what: `the serving certificate of ${name}` },
-    );
-    proxy = await startTestProxy(app, name, port, proxyOptions.log, proxyOptions);
-  }
-  await kubectlOk(app, [
-    'wait',
-    '--for=condition=Ready',
-    `--timeout=${inProcess ? 90 : 300}s`,
-    `ctpc/${name}`,
-  ]);
-  const clusterID = await kubectlOk(app, ['get', 'ctpc', name, '-o', 'jsonpath={.status.clusterID}']);
-  const local = <T>(value: T | undefined, what: string): T => {
-    if (!value) throw new Error(`the ${what} runs in the test process only with the local provider`);
-    return value;
-  };
-  const connection: ProxiedConnection = {
-    name,
-    clusterID,
-    port,
-    get operator() {
-      return local(operator, 'operator');
-    },
-    set operator(value) {
-      operator = value;
-    },
-    get proxy() {
-      return local(proxy, 'proxy');
-    },
-    set proxy(value) {
-      proxy = value;
-    },
-    async stop() {
-      // Whatever runs now: tests may have replaced the operator or the proxy.
-      await kubectl(app, ['delete', 'ctpc', name, '--timeout=60s']);
-      await proxy?.stop();
-      await operator?.stop();
-    },
-  };
-  return connection;
 }

@@ -1,5 +1,4 @@
 // Sample control-plane content: the Crossplane XRD API, XRDs and the claim/XR CRDs Crossplane would generate.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kubectlOk, type KubectlTarget } from './kubectl.ts';
 import { repoRoot } from './paths.ts';
@@ -13,12 +12,4 @@ export async function installControlPlaneFixtures(cluster: KubectlTarget): Promi
   await kubectlOk(cluster, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
   await kubectlOk(cluster, ['apply', '--server-side', '-f', dir]);
   await kubectlOk(cluster, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
-}
-
-/** The sample KubernetesCluster claim under another name and namespace (its connection Secret: <name>-kubeconfig). */
-export function claimManifest(name: string, namespace: string): string {
-  return readFileSync(join(fixturesDir, 'samples', 'kubernetescluster-claim.yaml'), 'utf8')
-    .replace('name: my-cluster', `name: ${name}`)
-    .replace('namespace: default', `namespace: ${namespace}`)
-    .replace('name: my-cluster-kubeconfig', `name: ${name}-kubeconfig`);
 }
