@@ -159,7 +159,13 @@ describe('operator', () => {
     });
     expect(pod.affinity).toHaveProperty('podAntiAffinity');
     expect(pod.containers[0]).toMatchObject({
-      args: ['proxy', '--connection=main', `--namespace=${ns}`, '--port=8443'],
+      args: [
+        'proxy',
+        '--connection=main',
+        `--namespace=${ns}`,
+        '--port=8443',
+        '--metrics-bind-address=:8080',
+      ],
       securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
       resources: { requests: { cpu: '50m', memory: '128Mi' } },
       readinessProbe: { httpGet: { path: '/readyz' } },

@@ -158,5 +158,5 @@ describe('control-plane outage', () => {
     expect(stored.trim().split('\n')).toHaveLength(3);
     const metrics = await (await fetch(`http://${connection.proxy.metricsAddress}/metrics`)).text();
     expect(metrics).toMatch(/^ctp_connector_proxy_control_plane_available 1$/m);
-  });
+  }, 240_000);
 });

@@ -42,8 +42,17 @@ export function controlPlaneRegistry(
             path: `/apis/${xrdGroup}/${version}/compositeresourcedefinitions`,
             log: log.child({ connection, watch: 'xrds' }),
             onEvent: () => enqueue(connection),
+            // Retry often enough that a control plane that comes back is noticed within seconds.
+            maxBackoffMs: 10_000,
             onError: (err) => {
               lastError = err;
+              enqueue(connection);
+            },
+            // Back after a failure: reconcile now rather than when the failed reconciles' backoff ends (minutes
+            // after a long outage), so Ready returns within seconds of the control plane.
+            onListed: () => {
+              if (lastError === undefined) return;
+              lastError = undefined;
               enqueue(connection);
             },
           });

@@ -29,7 +29,7 @@ describe('appSecret', () => {
         labels: {
           'app.kubernetes.io/managed-by': 'ctp-connector',
           [copiedFromLabel]: 'KubernetesCluster.db',
-          'connect.ctp.dev/connection': 'main',
+          'connect.ctp.dev/delivered-by': 'main',
         },
       },
       type: 'connection.crossplane.io/v1alpha1',

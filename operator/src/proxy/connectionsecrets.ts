@@ -4,7 +4,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { controlPlaneName } from '../claims/identity.ts';
-import { connectionLabel } from '../connection/names.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { supervisedInformer } from '../controller/informer.ts';
 import { createWorkQueue } from '../controller/workqueue.ts';
@@ -14,6 +13,7 @@ import type { ClaimCache } from './claimcache.ts';
 import { connectionSecretAnnotation, originOf } from './translate.ts';
 
 export const copiedFromLabel = 'connect.ctp.dev/connection-secret-of';
+export const deliveredByLabel = 'connect.ctp.dev/delivered-by';
 
 type Secret = KubeObject & { data?: Record<string, string>; type?: string };
 
@@ -36,8 +36,9 @@ export function appSecret(
       labels: {
         'app.kubernetes.io/managed-by': 'ctp-connector',
         [copiedFromLabel]: `${claim.kind}.${claim.name}`.slice(0, 63).replace(/[^A-Za-z0-9]+$/, ''),
-        // Copies of one connection only: another connection in the cluster keeps its own.
-        [connectionLabel]: claim.connection,
+        // Copies of one connection only: another connection in the cluster keeps its own. (Not the connection
+        // label: that marks what the operator owns in its namespace.)
+        [deliveredByLabel]: claim.connection,
       },
     },
     type: source.type ?? 'connection.crossplane.io/v1alpha1',
@@ -85,7 +86,7 @@ export function startConnectionSecretSync(options: {
     }
     for (const copy of wanted.values()) await apply(app, copy);
     const copies = await app.request<{ items: Secret[] }>('GET', '/api/v1/secrets', {
-      query: { labelSelector: `${copiedFromLabel},${connectionLabel}=${catalog.connection}` },
+      query: { labelSelector: `${copiedFromLabel},${deliveredByLabel}=${catalog.connection}` },
     });
     for (const existing of copies.items.map((s) => ({ ...s, apiVersion: 'v1', kind: 'Secret' }))) {
       if (!wanted.has(`${existing.metadata.namespace}/${existing.metadata.name}`))
