@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { startOperator } from './operator.ts';
 import { createLogger, type Logger } from './log.ts';
 import { kubeClient, pooledKubeConfig } from './kube/client.ts';
+import { proxyClusterRole } from './connection/workload.ts';
 import { startProxy } from './proxy/server.ts';
 
 const usage = `usage: ctp-connector <command> [flags]
@@ -16,6 +17,7 @@ commands:
     --metrics-bind-address ADDR       default :8080 ("0" disables)
     --health-probe-bind-address ADDR  default :8081
     --proxy-image IMAGE               default: PROXY_IMAGE
+    --proxy-cluster-role NAME         ClusterRole bound to every proxy (default ctp-connector-proxy)
     --local-proxy-port PORT           development only: the proxy runs on the apiserver's host at this port
     --log-level LEVEL                 default info
   proxy      serve one connection's claim APIs to this cluster's aggregation layer
@@ -44,6 +46,7 @@ async function main(argv: string[]): Promise<void> {
             type: 'string',
             default: process.env.PROXY_IMAGE ?? 'ghcr.io/ctp-connector/ctp-connector:latest',
           },
+          'proxy-cluster-role': { type: 'string', default: proxyClusterRole },
           'local-proxy-port': { type: 'string' },
           'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
         },
@@ -55,6 +58,7 @@ async function main(argv: string[]): Promise<void> {
         settings: {
           namespace: values.namespace,
           image: values['proxy-image'],
+          proxyClusterRole: values['proxy-cluster-role'],
           ...(localPort ? { localProxyPort: Number(localPort) } : {}),
         },
         leaderElect: values['leader-elect'] !== 'false',
