@@ -53,6 +53,7 @@ async function main(argv: string[]): Promise<void> {
       });
       const log = createLogger({ level: values['log-level'], name: 'operator' });
       const localPort = values['local-proxy-port'];
+      const signalled = stopOnSignals(log);
       const operator = await startOperator({
         kubeconfig: values.kubeconfig,
         settings: {
@@ -66,7 +67,7 @@ async function main(argv: string[]): Promise<void> {
         healthAddress: values['health-probe-bind-address'],
         log,
       });
-      const signalled = stopOnSignals(log, () => operator.stop());
+      signalled.stopWith(() => operator.stop());
       await operator.done;
       // Done without a signal means leadership was lost: exit non-zero so the pod restarts and campaigns again.
       process.exit(signalled.received ? 0 : 1);
@@ -90,6 +91,7 @@ async function main(argv: string[]): Promise<void> {
       const kc = pooledKubeConfig((k) =>
         values.kubeconfig ? k.loadFromFile(values.kubeconfig) : k.loadFromDefault(),
       );
+      const signalled = stopOnSignals(log);
       const proxy = await startProxy({
         app: kubeClient(kc, 'ctp-connector-proxy'),
         connection: values.connection,
@@ -99,7 +101,7 @@ async function main(argv: string[]): Promise<void> {
         metricsAddress: values['metrics-bind-address'],
         log,
       });
-      stopOnSignals(log, () => proxy.stop());
+      signalled.stopWith(() => proxy.stop());
       break;
     }
     case undefined:
@@ -113,12 +115,23 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-/** SIGTERM/SIGINT: stop gracefully (drain, release the lease), then exit 0. */
-function stopOnSignals(log: Logger, stop: () => Promise<void>): { received: boolean } {
-  const state = { received: false };
+/**
+ * SIGTERM/SIGINT: stop gracefully (drain, release the lease), then exit 0. Installed before start-up, which can wait
+ * for the API server for long: in a container Node is PID 1, and PID 1 ignores a SIGTERM it has no handler for, so
+ * the pod would hang until SIGKILL. A signal that arrives before `stopWith` exits at once (nothing is served yet).
+ */
+function stopOnSignals(log: Logger): { received: boolean; stopWith(stop: () => Promise<void>): void } {
+  let stop: (() => Promise<void>) | undefined;
+  const state = {
+    received: false,
+    stopWith(fn: () => Promise<void>) {
+      stop = fn;
+    },
+  };
   const shutdown = (signal: string) => {
     state.received = true;
     log.info({ signal }, 'shutting down');
+    if (!stop) process.exit(0);
     void stop().then(() => process.exit(0));
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
