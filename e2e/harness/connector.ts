@@ -156,10 +156,14 @@ export async function connectWithProxy(
   app: KubectlTarget & { dir: string },
   name: string,
   spec: Record<string, unknown> & { targetNamespace: string },
-  proxyOptions: { log?: Logger; metricsAddress?: string } = {},
+  proxyOptions: {
+    log?: Logger;
+    metricsAddress?: string;
+    operatorAddresses?: { metrics: string; health: string };
+  } = {},
 ): Promise<ProxiedConnection> {
   const [port] = (await freePorts(1)) as [number];
-  const operator = await startTestOperator(app, port);
+  const operator = await startTestOperator(app, port, undefined, proxyOptions.operatorAddresses);
   await kubectlOk(
     app,
     ['apply', '-f', '-'],
