@@ -28,14 +28,16 @@ export function promqlUse(expr: string): PromQLUse {
   tree.iterate({
     enter(ref) {
       const node = ref.node;
-      if (node.type.isError) use.errors.push(`syntax error at ${node.from}: ${JSON.stringify(expr.slice(node.from))}`);
+      if (node.type.isError)
+        use.errors.push(`syntax error at ${node.from}: ${JSON.stringify(expr.slice(node.from))}`);
       if (node.name === 'VectorSelector') {
         use.selectors.push({
           metric: text(node.getChild('Identifier')),
-          labels: node
-            .getChild('LabelMatchers')
-            ?.getChildren('UnquotedLabelMatcher')
-            .map((m) => text(m.getChild('LabelName')) ?? '') ?? [],
+          labels:
+            node
+              .getChild('LabelMatchers')
+              ?.getChildren('UnquotedLabelMatcher')
+              .map((m) => text(m.getChild('LabelName')) ?? '') ?? [],
         });
       }
       if (node.name === 'GroupingLabels') {
