@@ -113,7 +113,7 @@ export function startTestProxy(
   connection: string,
   port: number,
   log: Logger = createLogger({ level: 'silent' }),
-  metricsAddress = '0',
+  options: { metricsAddress?: string; reusePort?: boolean } = {},
 ): Promise<RunningProxy> {
   const kubeconfig = impersonatingKubeconfig(
     app,
@@ -125,7 +125,8 @@ export function startTestProxy(
     namespace: operatorNamespace,
     port,
     host: '127.0.0.1',
-    metricsAddress,
+    metricsAddress: options.metricsAddress,
+    reusePort: options.reusePort,
     log,
   });
 }
@@ -142,9 +143,14 @@ export function connectionManifest(name: string, spec: Record<string, unknown>):
 export interface ProxiedConnection {
   name: string;
   clusterID: string;
+  /** The local port the operator pointed the connection's Service at. */
+  port: number;
   operator: RunningOperator;
   proxy: RunningProxy;
-  /** Deletes the connection (its deletionPolicy decides what happens to claims), then stops proxy and operator. */
+  /**
+   * Deletes the connection (its deletionPolicy decides what happens to claims), then stops `proxy` and `operator`
+   * (tests that replace them assign the replacements here).
+   */
   stop(): Promise<void>;
 }
 
@@ -159,6 +165,7 @@ export async function connectWithProxy(
   proxyOptions: {
     log?: Logger;
     metricsAddress?: string;
+    reusePort?: boolean;
     operatorAddresses?: { metrics: string; health: string };
   } = {},
 ): Promise<ProxiedConnection> {
@@ -178,18 +185,21 @@ export async function connectWithProxy(
       (await kubectl(app, ['-n', operatorNamespace, 'get', 'secret', serving])).code === 0 ? true : undefined,
     { timeoutMs: 60_000, what: `the serving certificate of ${name}` },
   );
-  const proxy = await startTestProxy(app, name, port, proxyOptions.log, proxyOptions.metricsAddress);
+  const proxy = await startTestProxy(app, name, port, proxyOptions.log, proxyOptions);
   await kubectlOk(app, ['wait', '--for=condition=Ready', '--timeout=90s', `ctpc/${name}`]);
   const clusterID = await kubectlOk(app, ['get', 'ctpc', name, '-o', 'jsonpath={.status.clusterID}']);
-  return {
+  const connection: ProxiedConnection = {
     name,
     clusterID,
+    port,
     operator,
     proxy,
     async stop() {
+      // Whatever runs now: tests may have replaced the operator or the proxy.
       await kubectl(app, ['delete', 'ctpc', name, '--timeout=60s']);
-      await proxy.stop();
-      await operator.stop();
+      await connection.proxy.stop();
+      await connection.operator.stop();
     },
   };
+  return connection;
 }

@@ -27,6 +27,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   onEvent(event: InformerEvent, obj: T): void;
   /** Called when the informer failed and will be restarted (e.g. to surface a condition). */
   onError?(err: unknown): void;
+  /** Called after every successful list (the first and each relist), with the list's resourceVersion. */
+  onListed?(resourceVersion: string | undefined): void;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -42,6 +44,7 @@ export function supervisedInformer<T extends KubernetesObject>(
       query: { labelSelector, fieldSelector },
     });
     listed = true;
+    options.onListed?.(list.metadata?.resourceVersion);
     return list;
   };
   const separator = path.includes('?') ? '&' : '?';

@@ -3,18 +3,18 @@
 // sync, and removes it with the claim. Copies carry none of the claim's GitOps tracking metadata.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { controlPlaneName, originSelector } from '../claims/identity.ts';
+import { controlPlaneName } from '../claims/identity.ts';
 import type { Catalog } from '../catalog/catalog.ts';
-import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
+import { supervisedInformer } from '../controller/informer.ts';
 import { createWorkQueue } from '../controller/workqueue.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { apply, remove, type KubeObject } from '../kube/resources.ts';
+import type { ClaimCache } from './claimcache.ts';
 import { connectionSecretAnnotation, originOf } from './translate.ts';
 
 export const copiedFromLabel = 'connect.ctp.dev/connection-secret-of';
 
 type Secret = KubeObject & { data?: Record<string, string>; type?: string };
-type Claim = KubernetesObject & { metadata: NonNullable<KubernetesObject['metadata']> };
 
 export interface ConnectionSecretSync {
   stop(): Promise<void>;
@@ -46,26 +46,14 @@ export function startConnectionSecretSync(options: {
   app: KubeClient;
   controlPlane: KubeClient;
   catalog: Catalog;
+  claims: ClaimCache;
   log: Logger;
 }): ConnectionSecretSync {
-  const { app, controlPlane, catalog, log } = options;
+  const { app, controlPlane, catalog, claims, log } = options;
   const scope = { clusterID: catalog.clusterID, targetNamespace: catalog.targetNamespace };
   const queue = createWorkQueue();
   const enqueue = () => queue.add('sync');
-  const claimInformers: SupervisedInformer<Claim>[] = [];
-  for (const gv of catalog.groupVersions) {
-    for (const r of gv.resources) {
-      claimInformers.push(
-        supervisedInformer<Claim>({
-          client: controlPlane,
-          path: `/apis/${gv.group}/${gv.version}/namespaces/${scope.targetNamespace}/${r.plural}`,
-          labelSelector: originSelector(scope.clusterID),
-          log: log.child({ watch: r.plural }),
-          onEvent: enqueue,
-        }),
-      );
-    }
-  }
+  claims.onChange(enqueue);
   const secrets = supervisedInformer<Secret & KubernetesObject>({
     client: controlPlane,
     path: `/api/v1/namespaces/${scope.targetNamespace}/secrets`,
@@ -76,19 +64,17 @@ export function startConnectionSecretSync(options: {
   // One pass compares everything: connection Secrets are few, and a full pass is simple to get right.
   const sync = async () => {
     const wanted = new Map<string, Secret>();
-    for (const informer of claimInformers) {
-      for (const claim of informer.list()) {
-        const origin = originOf(claim as never, scope);
-        const secretName = claim.metadata.annotations?.[connectionSecretAnnotation];
-        if (!origin || !secretName) continue;
-        const source = secrets.get(
-          controlPlaneName(secretName, origin.namespace, scope.clusterID),
-          scope.targetNamespace,
-        );
-        if (!source) continue;
-        const copy = appSecret({ ...origin, kind: claim.kind ?? 'claim' }, secretName, source);
-        wanted.set(`${origin.namespace}/${secretName}`, copy);
-      }
+    for (const claim of claims.all()) {
+      const origin = originOf(claim, scope);
+      const secretName = claim.metadata.annotations?.[connectionSecretAnnotation];
+      if (!origin || !secretName) continue;
+      const source = secrets.get(
+        controlPlaneName(secretName, origin.namespace, scope.clusterID),
+        scope.targetNamespace,
+      );
+      if (!source) continue;
+      const copy = appSecret({ ...origin, kind: claim.kind ?? 'claim' }, secretName, source);
+      wanted.set(`${origin.namespace}/${secretName}`, copy);
     }
     for (const copy of wanted.values()) await apply(app, copy);
     const copies = await app.request<{ items: Secret[] }>('GET', '/api/v1/secrets', {
@@ -116,12 +102,13 @@ export function startConnectionSecretSync(options: {
     }
   })();
 
-  void Promise.all([secrets.start(), ...claimInformers.map((i) => i.start())]).then(enqueue);
+  // Copies are only removed after both caches hold their first lists, never from a half-filled view.
+  void Promise.all([secrets.start(), claims.synced]).then(enqueue);
   return {
     async stop() {
       queue.shutDown();
       await worker;
-      await Promise.all([secrets.stop(), ...claimInformers.map((i) => i.stop())]);
+      await secrets.stop();
     },
   };
 }

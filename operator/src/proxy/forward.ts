@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { load } from 'js-yaml';
 import { controlPlaneName, originSelector } from '../claims/identity.ts';
 import type { Catalog } from '../catalog/catalog.ts';
-import { KubeApiError, type KubeClient } from '../kube/client.ts';
+import { describeNetworkError, KubeApiError, type KubeClient } from '../kube/client.ts';
+import type { ClaimCache } from './claimcache.ts';
+import { answerFromCache, namespaceIsEmpty } from './local.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { ResourceRequest } from './requestinfo.ts';
 import { json, status } from './respond.ts';
@@ -36,6 +38,8 @@ export interface ForwardContext {
   /** The aggregator's Audit-ID (or one of ours), sent on so both clusters' audit logs can be joined. */
   auditID: string;
   metrics: ProxyMetrics;
+  /** This cluster's claims as last seen, and whether the control plane answers (absent while starting). */
+  claims: ClaimCache | undefined;
 }
 
 type Obj = Record<string, unknown> & {
@@ -71,6 +75,26 @@ export async function forward(
       'UnsupportedMediaType',
       'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
     );
+  }
+
+  const view = ctx.claims?.view(info.group, info.version, info.resource);
+  if (ctx.claims && !ctx.claims.available()) {
+    // Reads come from the cache (so does deleting nothing: namespace deletion); other writes fail at once.
+    const answer =
+      view && (info.verb === 'get' || info.verb === 'list' || info.verb === 'deletecollection')
+        ? answerFromCache(info, query, req.headers.accept, view, scope, resource)
+        : undefined;
+    if (answer) return json(res, answer.code, answer.body);
+    return unavailable(res, 'the control plane is unreachable; retry shortly');
+  }
+  if (
+    view &&
+    info.namespace &&
+    (info.verb === 'list' || info.verb === 'deletecollection') &&
+    namespaceIsEmpty(view, scope, info.namespace)
+  ) {
+    const answer = answerFromCache(info, query, req.headers.accept, view, scope, resource);
+    if (answer) return json(res, answer.code, answer.body);
   }
 
   const base = `/apis/${info.group}/${info.version}/namespaces/${scope.targetNamespace}/${info.resource}`;
@@ -201,12 +225,21 @@ export async function forward(
       timeoutMs: 55_000,
     });
     observeUpstream(info.verb === 'create' ? 201 : 200);
+    ctx.claims?.reached();
     const translated = translateResponse(response, scope, namespace, name);
     if (!translated)
       return status(res, 404, 'NotFound', `${resource.plural}.${info.group} "${name ?? ''}" not found`);
     return json(res, info.verb === 'create' ? 201 : 200, translated);
   } catch (err) {
     observeUpstream(err instanceof KubeApiError ? err.code : 0);
+    if (!(err instanceof KubeApiError)) {
+      ctx.claims?.unreachable(describeNetworkError(err));
+      const answer =
+        view && (info.verb === 'get' || info.verb === 'list')
+          ? answerFromCache(info, query, req.headers.accept, view, scope, resource)
+          : undefined;
+      if (answer) return json(res, answer.code, answer.body);
+    } else ctx.claims?.reached();
     if (err instanceof KubeApiError) {
       const s = err.status;
       const message = (s?.message ?? err.message).replaceAll(
@@ -224,13 +257,16 @@ export async function forward(
         ...(s?.details ? { details: { ...s.details, ...(name ? { name } : {}) } } : {}),
       });
     }
-    return status(
-      res,
-      503,
-      'ServiceUnavailable',
-      `the control plane is unreachable: ${(err as Error).message}`,
-    );
+    return unavailable(res, `the control plane is unreachable: ${(err as Error).message}`);
   }
+}
+
+/**
+ * 503 without Retry-After: controllers (Argo CD, Flux, client-go informers) retry a 503 on their own, while a
+ * Retry-After header would make kubectl and client-go repeat the write up to ten times and hang the user.
+ */
+function unavailable(res: ServerResponse, message: string): void {
+  status(res, 503, 'ServiceUnavailable', message);
 }
 
 /** The label (and field) selectors sent up: always this cluster, and the namespace asked for; undefined = empty. */

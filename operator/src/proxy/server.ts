@@ -13,6 +13,7 @@ import { ownedNames } from '../connection/names.ts';
 import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
 import { authenticate, parseRequestHeaderConfig, type RequestHeaderConfig, type UserInfo } from './auth.ts';
 import { forbiddenMessage, subjectAccessReviewer } from './authorize.ts';
+import { startClaimCache, type ClaimCache } from './claimcache.ts';
 import { startConnectionSecretSync, type ConnectionSecretSync } from './connectionsecrets.ts';
 import { forward } from './forward.ts';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.ts';
@@ -35,6 +36,11 @@ export interface ProxyOptions {
   namespace: string;
   port: number;
   host?: string;
+  /**
+   * Share the port with other proxy processes on the host (SO_REUSEPORT): local rolling replacements, where two
+   * replicas sit behind one address. Pods have their own addresses and do not need it.
+   */
+  reusePort?: boolean;
   /** Plain-HTTP /metrics (and probes): host:port, ":port", or "0" to disable (the default). */
   metricsAddress?: string;
   log: Logger;
@@ -59,20 +65,32 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   let requestHeader: RequestHeaderConfig | undefined;
   let serving: { cert: string; key: string } | undefined;
   let upstream: { kubeconfig: string; client: KubeClient } | undefined;
-  // Connection Secret delivery follows the catalog and the credential: restarted when either changes.
-  let secretSync: ConnectionSecretSync | undefined;
-  const restartSecretSync = () => {
-    const previous = secretSync;
-    secretSync =
-      catalog && upstream
-        ? startConnectionSecretSync({
-            app,
-            controlPlane: upstream.client,
-            catalog,
-            log: log.child({ component: 'connection-secrets' }),
-          })
-        : undefined;
-    void previous?.stop();
+  const metrics = createProxyMetrics();
+  // The claim cache and connection Secret delivery follow the catalog and the credential: restarted when either
+  // changes.
+  let followers: { claims: ClaimCache; secrets: ConnectionSecretSync } | undefined;
+  const restartFollowers = () => {
+    const previous = followers;
+    if (catalog && upstream) {
+      const claims = startClaimCache({
+        controlPlane: upstream.client,
+        catalog,
+        log: log.child({ component: 'claim-cache' }),
+        onAvailability: (available) => metrics.controlPlaneAvailable(available),
+      });
+      const secrets = startConnectionSecretSync({
+        app,
+        controlPlane: upstream.client,
+        catalog,
+        claims,
+        log: log.child({ component: 'connection-secrets' }),
+      });
+      followers = { claims, secrets };
+    } else {
+      followers = undefined;
+    }
+    metrics.controlPlaneAvailable(true);
+    void previous?.secrets.stop().then(() => previous.claims.stop());
   };
   // TLS material arrives through the watches below; setSecureContext swaps it in on every rotation.
   const server: Server = createServer(
@@ -128,13 +146,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       } else {
         upstream = undefined;
       }
-      restartSecretSync();
+      restartFollowers();
       if (previous) setTimeout(() => void previous.client.close(), 60_000).unref();
     }),
     watchOne(`/api/v1/namespaces/${options.namespace}/configmaps`, names.catalog, (cm) => {
       try {
         catalog = cm ? decodeCatalog(cm.binaryData) : undefined;
-        restartSecretSync();
+        restartFollowers();
       } catch (err) {
         log.error({ err: String(err) }, 'catalog unreadable; keeping the previous one');
       }
@@ -155,7 +173,6 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     );
 
   const authorize = subjectAccessReviewer(app);
-  const metrics = createProxyMetrics();
   // OpenAPI documents are derived from the catalog; build each once per catalog version.
   let openAPICache: { catalog: Catalog; docs: Map<string, Record<string, unknown> | undefined> } | undefined;
   const openAPIDocument = (current: Catalog, path: string) => {
@@ -279,6 +296,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         await forward(req, res, info, url.searchParams, {
           catalog: current,
           upstream: upstream?.client,
+          claims: followers?.claims,
           auditID: audit.auditID,
           metrics,
         });
@@ -292,7 +310,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   refreshTLS();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', resolve);
+    server.listen(
+      { port: options.port, host: options.host ?? '0.0.0.0', reusePort: options.reusePort },
+      resolve,
+    );
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
@@ -317,7 +338,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       await drained;
       clearTimeout(force);
       await Promise.all([...informers.map((i) => i.stop()), metricsEndpoint.close()]);
-      await secretSync?.stop();
+      await followers?.secrets.stop();
+      await followers?.claims.stop();
       await upstream?.client.close();
     },
   };

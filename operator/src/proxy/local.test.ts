@@ -1,0 +1,143 @@
+import { describe, expect, it } from '@jest/globals';
+import { controlPlaneName, originLabels } from '../claims/identity.ts';
+import type { ServedResource } from '../connection/discovery.ts';
+import type { CachedClaim } from './claimcache.ts';
+import { answerFromCache, namespaceIsEmpty } from './local.ts';
+import type { ResourceRequest } from './requestinfo.ts';
+import { toControlPlane } from './translate.ts';
+
+const scope = { clusterID: 'c1', targetNamespace: 'team-1' };
+const resource = {
+  kind: 'KubernetesCluster',
+  listKind: 'KubernetesClusterList',
+  plural: 'kubernetesclusters',
+  printerColumns: [],
+} as unknown as ServedResource;
+const stored = (name: string, namespace: string, labels: Record<string, string> = {}) =>
+  toControlPlane(
+    { apiVersion: 'platform.example.org/v1alpha1', kind: 'KubernetesCluster', metadata: { name, labels } },
+    scope,
+    { namespace, name },
+  ) as CachedClaim;
+const otherCluster = {
+  ...stored('web', 'shop'),
+  metadata: {
+    name: controlPlaneName('web', 'shop', 'c2'),
+    labels: originLabels({ clusterID: 'c2', namespace: 'shop', name: 'web' }),
+  },
+} as CachedClaim;
+const view = {
+  items: [stored('web', 'shop', { tier: 'gold' }), stored('db', 'shop'), stored('web', 'blog'), otherCluster],
+  resourceVersion: '77',
+};
+const request = (verb: ResourceRequest['verb'], namespace?: string, name?: string): ResourceRequest => ({
+  group: 'platform.example.org',
+  version: 'v1alpha1',
+  resource: 'kubernetesclusters',
+  namespace,
+  name,
+  subresource: undefined,
+  verb,
+});
+const names = (body: Record<string, unknown>) =>
+  (body.items as { metadata: { namespace: string; name: string } }[]).map(
+    (i) => `${i.metadata.namespace}/${i.metadata.name}`,
+  );
+
+describe('answers from the claim cache', () => {
+  it('lists one namespace of this cluster under app names, with selectors and the cache resourceVersion', () => {
+    const all = answerFromCache(
+      request('list', 'shop'),
+      new URLSearchParams(),
+      undefined,
+      view,
+      scope,
+      resource,
+    );
+    expect(all?.code).toBe(200);
+    expect(all?.body).toMatchObject({ kind: 'KubernetesClusterList', metadata: { resourceVersion: '77' } });
+    expect(names(all!.body)).toEqual(['shop/db', 'shop/web']);
+    const gold = answerFromCache(
+      request('list'),
+      new URLSearchParams({ labelSelector: 'tier=gold' }),
+      undefined,
+      view,
+      scope,
+      resource,
+    );
+    expect(names(gold!.body)).toEqual(['shop/web']);
+    const byName = answerFromCache(
+      request('list'),
+      new URLSearchParams({ fieldSelector: 'metadata.name=web,metadata.namespace!=shop' }),
+      undefined,
+      view,
+      scope,
+      resource,
+    );
+    expect(names(byName!.body)).toEqual(['blog/web']);
+  });
+
+  it("gets one claim, or a NotFound Status; never another cluster's", () => {
+    const got = answerFromCache(
+      request('get', 'shop', 'db'),
+      new URLSearchParams(),
+      undefined,
+      view,
+      scope,
+      resource,
+    );
+    expect(got?.body).toMatchObject({ metadata: { name: 'db', namespace: 'shop' } });
+    const missing = answerFromCache(
+      request('get', 'blog', 'db'),
+      new URLSearchParams(),
+      undefined,
+      view,
+      scope,
+      resource,
+    );
+    expect(missing?.code).toBe(404);
+    expect(missing?.body).toMatchObject({
+      reason: 'NotFound',
+      message: 'kubernetesclusters.platform.example.org "db" not found',
+    });
+  });
+
+  it('declines what it cannot answer exactly: continue tokens, other field selectors, deleting existing claims', () => {
+    const q = (params: Record<string, string>) => new URLSearchParams(params);
+    expect(
+      answerFromCache(request('list', 'shop'), q({ continue: 'x' }), undefined, view, scope, resource),
+    ).toBeUndefined();
+    expect(
+      answerFromCache(
+        request('list', 'shop'),
+        q({ fieldSelector: 'spec.id=1' }),
+        undefined,
+        view,
+        scope,
+        resource,
+      ),
+    ).toBeUndefined();
+    expect(
+      answerFromCache(request('deletecollection', 'shop'), q({}), undefined, view, scope, resource),
+    ).toBeUndefined();
+    expect(
+      answerFromCache(request('deletecollection', 'empty'), q({}), undefined, view, scope, resource)?.code,
+    ).toBe(200);
+    expect(
+      answerFromCache(
+        request('list', 'shop'),
+        q({ labelSelector: 'a in b' }),
+        undefined,
+        view,
+        scope,
+        resource,
+      )?.code,
+    ).toBe(400);
+  });
+
+  it('knows which app namespaces hold no claims of this cluster', () => {
+    expect(namespaceIsEmpty(view, scope, 'shop')).toBe(false);
+    expect(namespaceIsEmpty(view, scope, 'empty')).toBe(true);
+    expect(namespaceIsEmpty({ ...view, items: [otherCluster] }, scope, 'shop')).toBe(true);
+  });
+});
