@@ -62,7 +62,7 @@ build: deps ## compile TypeScript to dist/
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.build.json
 
 .PHONY: crds
-crds: deps ## regenerate crds/ (and the Helm chart's copy) from the zod schema
+crds: deps ## regenerate crds/, the Helm chart's copy and docs/api.md (the API reference) from the zod schema
 	$(NODE) operator/src/api/write-crds.ts
 
 .PHONY: chart-files
@@ -102,6 +102,11 @@ test: typecheck lint tools ## typecheck, lint, unit, integration and end-to-end 
 	status=0; $(JEST) $(if $(CI),--ci) --json --outputFile=$(JEST_RESULTS) || status=$$?; \
 	  if [ -f $(JEST_RESULTS) ]; then $(NODE) e2e/jest/summary.ts $(JEST_RESULTS) || status=1; fi; \
 	  exit $$status
+
+.PHONY: e2e-kind
+e2e-kind: deps ## the end-to-end suite on kind clusters with the connector from its image (needs Docker and kind)
+	@command -v docker >/dev/null && command -v kind >/dev/null || { echo "make e2e-kind needs docker and kind on PATH" >&2; exit 1; }
+	CTP_E2E_PROVIDER=kind $(JEST) --selectProjects integration
 
 .PHONY: dev
 dev: deps tools ## run an app cluster and a control-plane cluster locally until Ctrl-C

@@ -11,7 +11,7 @@ import { chartDir, helmOk } from './harness/helm.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
 import { comparable, manifestKey, parseManifests, type Manifest } from './harness/manifests.ts';
 import { repoRoot } from './harness/paths.ts';
-import { sharedCluster } from './harness/shared.ts';
+import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 
 const app = sharedCluster('app');
 const cp = sharedCluster('control-plane');
@@ -46,7 +46,7 @@ function container(manifests: Manifest[]) {
 }
 
 describe('config/default (kustomize)', () => {
-  beforeAll(() => prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8')));
+  beforeAll(() => prepareConnector(app, controlPlaneCredential(cp)));
 
   it('renders the CRD, the namespace, least-privilege RBAC and the operator Deployment', async () => {
     const keys = (await kustomize(join(repoRoot, 'config', 'default'))).map(manifestKey).sort();

@@ -10,13 +10,14 @@ import type { Registry } from 'prom-client';
 import { connectionStatusMetrics } from '../operator/src/connection/metrics.ts';
 import { createControllerMetrics } from '../operator/src/controller/metrics.ts';
 import { createProxyMetrics } from '../operator/src/proxy/metrics.ts';
-import { connectWithProxy, prepareConnector, type ProxiedConnection } from './harness/connector.ts';
+import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
+import { prepareConnector } from './harness/connector.ts';
 import { chartDir } from './harness/helm.ts';
 import { kubectlOk } from './harness/kubectl.ts';
 import { installMonitoringCRDs } from './harness/monitoring.ts';
 import { repoRoot } from './harness/paths.ts';
 import { promqlUse, withoutGrafanaIntervals } from './harness/promql.ts';
-import { sharedCluster } from './harness/shared.ts';
+import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
 
 const app = sharedCluster('app');
@@ -213,7 +214,7 @@ describe('monitoring on the app cluster', () => {
   let connection: ProxiedConnection | undefined;
 
   beforeAll(async () => {
-    await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));
+    await prepareConnector(app, controlPlaneCredential(cp));
     await installMonitoringCRDs(app);
   });
 
@@ -235,18 +236,18 @@ describe('monitoring on the app cluster', () => {
   it("exports a Ready connection's conditions, token expiry and APIs, and the proxy's requests", async () => {
     connection = await connectWithProxy(
       app,
-      'observed',
-      { targetNamespace: 'team-observed' },
+      'metrics-observed',
+      { targetNamespace: 'team-metrics-observed' },
       { metricsAddress: '127.0.0.1:0', operatorAddresses: { metrics: '127.0.0.1:0', health: '0' } },
     );
-    const status = JSON.parse(await kubectlOk(app, ['get', 'ctpc', 'observed', '-o', 'json'])) as {
+    const status = JSON.parse(await kubectlOk(app, ['get', 'ctpc', 'metrics-observed', '-o', 'json'])) as {
       status: { credentials: { expiresAt: string }; apis: { available: boolean }[]; clusterID: string };
     };
     // A claim list through the aggregation layer, so the proxy has answered and asked the control plane.
     await kubectlOk(app, ['get', 'kubernetesclusters', '-A']);
 
     const operatorMetrics = await scrape(connection.operator.addresses.metrics);
-    const c = 'connection="observed"';
+    const c = 'connection="metrics-observed"';
     expect(operatorMetrics).toContain(
       `ctp_connector_connection_condition{${c},type="Ready",status="True"} 1`,
     );
@@ -263,7 +264,7 @@ describe('monitoring on the app cluster', () => {
       `ctp_connector_connection_served_apis{${c},available="true"} ${status.status.apis.length}`,
     );
     expect(operatorMetrics).toContain(
-      `ctp_connector_connection_info{${c},target_namespace="team-observed",cluster_id="${status.status.clusterID}",credentials_mode="Scoped"`,
+      `ctp_connector_connection_info{${c},target_namespace="team-metrics-observed",cluster_id="${status.status.clusterID}",credentials_mode="Scoped"`,
     );
     const proxyMetrics = await scrape(connection.proxy.metricsAddress);
     expect(proxyMetrics).toMatch(
@@ -288,9 +289,10 @@ describe('monitoring on the app cluster', () => {
 
   it('drops the series of a deleted connection', async () => {
     const metricsAddress = connection?.operator.addresses.metrics;
-    await kubectlOk(app, ['delete', 'ctpc', 'observed', '--timeout=60s']);
+    await kubectlOk(app, ['delete', 'ctpc', 'metrics-observed', '--timeout=60s']);
     await waitFor(
-      async () => ((await scrape(metricsAddress)).includes('connection="observed"') ? undefined : true),
+      async () =>
+        (await scrape(metricsAddress)).includes('connection="metrics-observed"') ? undefined : true,
       {
         timeoutMs: 10_000,
         what: 'the deleted connection to leave the metrics',

@@ -1,10 +1,9 @@
 // `ctp-connector operator` as a process: it takes the leader lease, and on SIGTERM stops its controllers,
 // releases the lease for a fast hand-over and exits 0.
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { operatorNamespace, prepareConnector, spawnOperatorProcess } from './harness/connector.ts';
 import { kubectl } from './harness/kubectl.ts';
-import { sharedCluster } from './harness/shared.ts';
+import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
 
 const app = sharedCluster('app');
@@ -24,7 +23,7 @@ async function leaseHolder(): Promise<string | undefined> {
 }
 
 describe('operator entry point', () => {
-  beforeAll(() => prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8')));
+  beforeAll(() => prepareConnector(app, controlPlaneCredential(cp)));
 
   it('leads via the Lease and shuts down cleanly on SIGTERM, releasing it', async () => {
     const child = spawnOperatorProcess(app, { leaderElect: true, localProxyPort: 1 });

@@ -15,7 +15,7 @@ import {
 } from './harness/connector.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
 import { freePorts } from './harness/ports.ts';
-import { sharedCluster } from './harness/shared.ts';
+import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
 
 const app = sharedCluster('app');
@@ -86,7 +86,7 @@ describe('connection lifecycle', () => {
   };
 
   beforeAll(async () => {
-    await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));
+    await prepareConnector(app, controlPlaneCredential(cp));
     [port] = (await freePorts(1)) as [number];
     await start();
   });

@@ -16,7 +16,7 @@ import type { RunningProxy } from '../operator/src/proxy/server.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
 import { repoRoot } from './harness/paths.ts';
 import { freePorts } from './harness/ports.ts';
-import { sharedCluster } from './harness/shared.ts';
+import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
 import { readFileSync } from 'node:fs';
 import { load } from 'js-yaml';
@@ -100,7 +100,7 @@ describe('operator', () => {
   let proxyPort: number;
 
   beforeAll(async () => {
-    await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));
+    await prepareConnector(app, controlPlaneCredential(cp));
     [proxyPort] = (await freePorts(1)) as [number];
     operator = await startTestOperator(app, proxyPort, undefined, {
       metrics: '127.0.0.1:0',

@@ -2,34 +2,25 @@
 // Reads are answered from the proxy's cache, writes fail fast with 503, the APIServices stay Available, namespaces
 // still delete, the connection says what is wrong — and everything recovers by itself, with nothing lost.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLogger } from '../operator/src/log.ts';
-import {
-  connectWithProxy,
-  credentialSecret,
-  operatorNamespace,
-  prepareConnector,
-  type ProxiedConnection,
-} from './harness/connector.ts';
+import { credentialSecret, operatorNamespace, prepareConnector } from './harness/connector.ts';
+import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
 import type { Cluster } from './harness/cluster.ts';
 import { startEnvironment, type Environment } from './harness/environment.ts';
-import { fixturesDir, installControlPlaneFixtures } from './harness/fixtures.ts';
+import { claimManifest } from './harness/claims.ts';
+import { installControlPlaneFixtures } from './harness/fixtures.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
-import { sharedCluster } from './harness/shared.ts';
+import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
 
 const app = sharedCluster('app');
 const target = 'team-outage';
 const ns = 'outage-shop';
-const claimFile = join(fixturesDir, 'samples', 'kubernetescluster-claim.yaml');
 const outageMs = 30_000;
 
 function claim(name: string): string {
-  return readFileSync(claimFile, 'utf8')
-    .replace('name: my-cluster', `name: ${name}`)
-    .replace('namespace: default', `namespace: ${ns}`)
-    .replace('name: my-cluster-kubeconfig', `name: ${name}-kubeconfig`);
+  return JSON.stringify(claimManifest({ name, namespace: ns, connectionSecret: `${name}-kubeconfig` }));
 }
 
 async function connectionCondition(): Promise<{ status: string; reason: string; message: string }> {
@@ -61,7 +52,7 @@ describe('control-plane outage', () => {
     env = await startEnvironment({ names: ['outage-cp'], handleSignals: false });
     cp = env.cluster('outage-cp');
     await installControlPlaneFixtures(cp);
-    await prepareConnector(app, readFileSync(sharedCluster('control-plane').kubeconfigPath, 'utf8'));
+    await prepareConnector(app, controlPlaneCredential(sharedCluster('control-plane')));
     await credentialSecret(app, 'outage-control-plane', readFileSync(cp.kubeconfigPath, 'utf8'));
     connection = await connectWithProxy(
       app,

@@ -6,15 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
-import {
-  connectWithProxy,
-  operatorNamespace,
-  prepareConnector,
-  type ProxiedConnection,
-} from './harness/connector.ts';
+import { operatorNamespace, prepareConnector } from './harness/connector.ts';
+import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
 import { fixturesDir } from './harness/fixtures.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
-import { sharedCluster } from './harness/shared.ts';
+import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { collectWatch, type CollectedWatch } from './harness/watch.ts';
 import { waitFor } from './harness/wait.ts';
 
@@ -39,7 +35,7 @@ describe('proxy: claims through the aggregation layer', () => {
   let clusterID: string;
 
   beforeAll(async () => {
-    await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));
+    await prepareConnector(app, controlPlaneCredential(cp));
     connection = await connectWithProxy(app, 'claims', { targetNamespace: target, deletionPolicy: 'Delete' });
     ({ proxy, clusterID } = connection);
     await kubectl(app, ['create', 'namespace', 'other']);

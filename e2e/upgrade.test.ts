@@ -2,7 +2,6 @@
 // restarts and both proxy replicas (two processes sharing the Service's port) are replaced one after the other.
 // Requests may only fail with a retriable status, the watch resumes from its resourceVersion without losing an
 // event, and the control plane ends up with exactly the claims the client created.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   isNotFound,
@@ -12,15 +11,10 @@ import {
   type KubeClient,
 } from '../operator/src/kube/client.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
-import {
-  connectWithProxy,
-  prepareConnector,
-  startTestOperator,
-  startTestProxy,
-  type ProxiedConnection,
-} from './harness/connector.ts';
+import { prepareConnector, startTestOperator, startTestProxy } from './harness/connector.ts';
+import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
-import { sharedCluster } from './harness/shared.ts';
+import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { collectWatch, type CollectedWatch } from './harness/watch.ts';
 
 const app = sharedCluster('app');
@@ -133,7 +127,7 @@ describe('upgrade without disruption', () => {
   let client: KubeClient;
 
   beforeAll(async () => {
-    await prepareConnector(app, readFileSync(cp.kubeconfigPath, 'utf8'));
+    await prepareConnector(app, controlPlaneCredential(cp));
     connection = await connectWithProxy(
       app,
       'upgrade',

@@ -10,9 +10,8 @@ import { kubeClient, pooledKubeConfig } from '../../operator/src/kube/client.ts'
 import { createLogger, type Logger } from '../../operator/src/log.ts';
 import { startProxy, type RunningProxy } from '../../operator/src/proxy/server.ts';
 import { startOperator, type RunningOperator } from '../../operator/src/operator.ts';
-import { kubectl, kubectlOk, type KubectlTarget } from './kubectl.ts';
-import { freePorts } from './ports.ts';
-import { waitFor } from './wait.ts';
+import { kubectlOk, type KubectlTarget } from './kubectl.ts';
+import { kindImage, provider } from './provider.ts';
 import { repoRoot } from './paths.ts';
 
 export const operatorNamespace = 'ctp-system';
@@ -43,10 +42,15 @@ export function credentialSecret(app: KubectlTarget, name: string, kubeconfig: s
 
 /**
  * The operator as installed by `kubectl apply -k config/default` (CRD, namespace, least-privilege RBAC; its
- * Deployment never runs here), and the Secret "control-plane" with the control plane's admin kubeconfig.
+ * Deployment never runs locally, and runs from the e2e image on kind), and the Secret "control-plane" with the
+ * control plane's kubeconfig.
  */
 export async function prepareConnector(app: KubectlTarget, controlPlaneKubeconfig: string): Promise<void> {
-  await kubectlOk(app, ['apply', '--server-side', '-k', join(repoRoot, 'config', 'default')]);
+  let manifests = await kubectlOk(app, ['kustomize', join(repoRoot, 'config', 'default')]);
+  // kind: the operator (and the proxies it creates) run from the image `make e2e-kind` built and loaded.
+  if (provider() === 'kind')
+    manifests = manifests.replace(/ghcr\.io\/ctp-connector\/ctp-connector:[\w.-]+/g, kindImage);
+  await kubectlOk(app, ['apply', '--server-side', '-f', '-'], manifests);
   await kubectlOk(app, [
     'wait',
     '--for=condition=Established',
@@ -54,6 +58,15 @@ export async function prepareConnector(app: KubectlTarget, controlPlaneKubeconfi
     'crd/controlplaneconnections.connect.ctp.dev',
   ]);
   await credentialSecret(app, 'control-plane', controlPlaneKubeconfig);
+  if (provider() === 'kind')
+    await kubectlOk(app, [
+      '-n',
+      operatorNamespace,
+      'rollout',
+      'status',
+      'deployment/ctp-connector-operator',
+      '--timeout=300s',
+    ]);
 }
 
 export const operatorServiceAccount = `system:serviceaccount:${operatorNamespace}:ctp-connector-operator`;
@@ -138,68 +151,4 @@ export function connectionManifest(name: string, spec: Record<string, unknown>):
     metadata: { name },
     spec,
   });
-}
-
-export interface ProxiedConnection {
-  name: string;
-  clusterID: string;
-  /** The local port the operator pointed the connection's Service at. */
-  port: number;
-  operator: RunningOperator;
-  proxy: RunningProxy;
-  /**
-   * Deletes the connection (its deletionPolicy decides what happens to claims), then stops `proxy` and `operator`
-   * (tests that replace them assign the replacements here).
-   */
-  stop(): Promise<void>;
-}
-
-/**
- * A Ready connection of the app cluster to `targetNamespace` in the control plane whose kubeconfig is in the Secret
- * "control-plane" (see prepareConnector), with the operator and the proxy running in this process.
- */
-export async function connectWithProxy(
-  app: KubectlTarget & { dir: string },
-  name: string,
-  spec: Record<string, unknown> & { targetNamespace: string },
-  proxyOptions: {
-    log?: Logger;
-    metricsAddress?: string;
-    reusePort?: boolean;
-    operatorAddresses?: { metrics: string; health: string };
-  } = {},
-): Promise<ProxiedConnection> {
-  const [port] = (await freePorts(1)) as [number];
-  const operator = await startTestOperator(app, port, undefined, proxyOptions.operatorAddresses);
-  await kubectlOk(
-    app,
-    ['apply', '-f', '-'],
-    connectionManifest(name, {
-      controlPlane: { kubeconfigSecretRef: { namespace: operatorNamespace, name: 'control-plane' } },
-      ...spec,
-    }),
-  );
-  const serving = ownedNames(name).serving;
-  await waitFor(
-    async () =>
-      (await kubectl(app, ['-n', operatorNamespace, 'get', 'secret', serving])).code === 0 ? true : undefined,
-    { timeoutMs: 60_000, what: `the serving certificate of ${name}` },
-  );
-  const proxy = await startTestProxy(app, name, port, proxyOptions.log, proxyOptions);
-  await kubectlOk(app, ['wait', '--for=condition=Ready', '--timeout=90s', `ctpc/${name}`]);
-  const clusterID = await kubectlOk(app, ['get', 'ctpc', name, '-o', 'jsonpath={.status.clusterID}']);
-  const connection: ProxiedConnection = {
-    name,
-    clusterID,
-    port,
-    operator,
-    proxy,
-    async stop() {
-      // Whatever runs now: tests may have replaced the operator or the proxy.
-      await kubectl(app, ['delete', 'ctpc', name, '--timeout=60s']);
-      await connection.proxy.stop();
-      await connection.operator.stop();
-    },
-  };
-  return connection;
 }

@@ -2,14 +2,18 @@
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { KubectlTarget } from './kubectl.ts';
+import type { Provider } from './provider.ts';
 
 export interface SharedCluster extends KubectlTarget {
   name: string;
   server: string;
   servingCAPem: string;
+  /** The kubeconfig the connector in the other cluster uses to reach this one (kind: the internal address). */
+  credentialKubeconfigPath: string;
 }
 
 export interface SharedEnvironment {
+  provider: Provider;
   dir: string;
   clusters: Record<string, SharedCluster>;
 }
@@ -36,4 +40,9 @@ export function kubeConfigFor(cluster: { kubeconfigPath: string }): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(cluster.kubeconfigPath);
   return kc;
+}
+
+/** The control plane's kubeconfig as the connector in the app cluster must use it (the credential Secret's value). */
+export function controlPlaneCredential(cluster: SharedCluster): string {
+  return readFileSync(cluster.credentialKubeconfigPath, 'utf8');
 }

@@ -1,37 +1,44 @@
-// Starts the shared app + control-plane clusters once for the integration project.
+// Starts the shared app + control-plane clusters once for the integration project: local processes, or kind
+// clusters under `make e2e-kind`.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEnvironment, type Environment } from '../harness/environment.ts';
+import { startEnvironment } from '../harness/environment.ts';
 import { installControlPlaneFixtures } from '../harness/fixtures.ts';
-import { sharedEnvironmentVariable, type SharedEnvironment } from '../harness/shared.ts';
+import { provider } from '../harness/provider.ts';
+import { sharedEnvironmentVariable, type SharedCluster, type SharedEnvironment } from '../harness/shared.ts';
+import { startKindEnvironment } from '../kind/clusters.ts';
 
 declare global {
-  var ctpE2EEnvironment: Environment | undefined;
+  var ctpE2EStop: (() => Promise<void>) | undefined;
 }
 
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
-  // Jest handles Ctrl-C itself; the watchdog cleans up if it dies.
-  const env = await startEnvironment({ names: ['app', 'control-plane'], handleSignals: false });
-  globalThis.ctpE2EEnvironment = env;
-  await installControlPlaneFixtures(env.cluster('control-plane'));
-  const shared: SharedEnvironment = {
-    dir: env.dir,
-    clusters: Object.fromEntries(
-      Object.values(env.clusters).map((c) => [
-        c.name,
-        {
-          name: c.name,
-          server: c.server,
-          kubeconfigPath: c.kubeconfigPath,
-          dir: c.dir,
-          servingCAPem: c.servingCA.certPem,
-        },
-      ]),
-    ),
-  };
-  const file = join(env.dir, 'shared.json');
+  const { shared, stop } = provider() === 'kind' ? await startKindEnvironment() : await startLocal();
+  globalThis.ctpE2EStop = stop;
+  await installControlPlaneFixtures(shared.clusters['control-plane']!);
+  const file = join(shared.dir, 'shared.json');
   writeFileSync(file, JSON.stringify(shared));
   process.env[sharedEnvironmentVariable] = file;
-  console.log(`\nshared clusters ready in ${Date.now() - started} ms (${env.dir})`);
+  console.log(`\nshared ${shared.provider} clusters ready in ${Date.now() - started} ms (${shared.dir})`);
+}
+
+async function startLocal(): Promise<{ shared: SharedEnvironment; stop: () => Promise<void> }> {
+  // Jest handles Ctrl-C itself; the watchdog cleans up if it dies.
+  const env = await startEnvironment({ names: ['app', 'control-plane'], handleSignals: false });
+  const clusters = Object.values(env.clusters).map((c): [string, SharedCluster] => [
+    c.name,
+    {
+      name: c.name,
+      server: c.server,
+      kubeconfigPath: c.kubeconfigPath,
+      credentialKubeconfigPath: c.kubeconfigPath,
+      dir: c.dir,
+      servingCAPem: c.servingCA.certPem,
+    },
+  ]);
+  return {
+    shared: { provider: 'local', dir: env.dir, clusters: Object.fromEntries(clusters) },
+    stop: () => env.stop(),
+  };
 }

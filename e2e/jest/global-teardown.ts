@@ -1,3 +1,3 @@
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.ctpE2EEnvironment?.stop();
+  await globalThis.ctpE2EStop?.();
 }

@@ -124,18 +124,30 @@ export const proxySchema = z.object({
     .meta({ description: "Proxy image; default: the operator's own." }),
   resources: z
     .object({
-      requests: z.record(z.string(), quantity).optional(),
-      limits: z.record(z.string(), quantity).optional(),
+      requests: z
+        .record(z.string(), quantity)
+        .optional()
+        .meta({ description: 'Minimum resources by name (cpu, memory, ...).' }),
+      limits: z
+        .record(z.string(), quantity)
+        .optional()
+        .meta({ description: 'Maximum resources by name (cpu, memory, ...).' }),
     })
     .optional()
-    .meta({ description: 'Compute resources of a proxy container.' }),
-  nodeSelector: z.record(z.string(), z.string()).optional(),
+    .meta({
+      description:
+        'Compute resources of a proxy container. Default: requests cpu 50m and memory 128Mi, limit memory 512Mi.',
+    }),
+  nodeSelector: z
+    .record(z.string(), z.string())
+    .optional()
+    .meta({ description: 'Node labels the proxy pods must be scheduled on.' }),
   tolerations: z
     .array(z.looseObject({}))
     .max(64)
     .optional()
     .meta({ description: 'Pod tolerations (core/v1 Toleration).' }),
-  priorityClassName: z.string().max(253).optional(),
+  priorityClassName: z.string().max(253).optional().meta({ description: 'PriorityClass of the proxy pods.' }),
 });
 
 export const credentialsSchema = z.object({
@@ -174,9 +186,16 @@ export const specSchema = z
           "Identity of this cluster in claim names and labels. Default: the UID of this cluster's kube-system " +
           'namespace. Immutable once set: changing it would orphan every claim.',
       }),
-    credentials: credentialsSchema.prefault({}),
-    apis: apisSchema.prefault({}),
-    proxy: proxySchema.prefault({}),
+    credentials: credentialsSchema
+      .prefault({})
+      .meta({ description: 'Which credential the proxy uses toward the control plane.' }),
+    apis: apisSchema
+      .prefault({})
+      .meta({ description: 'Which claim APIs of the control plane are served here.' }),
+    proxy: proxySchema.prefault({}).meta({
+      description:
+        "The connection's proxy Deployment (an aggregated API server in the operator's namespace).",
+    }),
     deletionPolicy: z
       .enum(['Migrate', 'Detach', 'Delete'])
       .default('Migrate')
@@ -187,6 +206,7 @@ export const specSchema = z
       }),
   })
   .meta({
+    description: 'Which control plane to connect to, and how.',
     'x-kubernetes-validations': [
       {
         rule: '!has(oldSelf.clusterID) || (has(self.clusterID) && self.clusterID == oldSelf.clusterID)',
@@ -196,39 +216,85 @@ export const specSchema = z
   });
 
 export const conditionSchema = z.object({
-  type: z.string().max(316),
-  status: z.enum(['True', 'False', 'Unknown']),
-  reason: z.string().max(1024),
-  message: z.string().max(32768).optional(),
-  lastTransitionTime: z.string().meta({ format: 'date-time' }),
-  observedGeneration: z.number().int().min(0).optional(),
+  type: z.string().max(316).meta({ description: 'Condition type, e.g. Ready.' }),
+  status: z.enum(['True', 'False', 'Unknown']).meta({ description: 'Status of the condition.' }),
+  reason: z.string().max(1024).meta({ description: 'CamelCase reason for the status.' }),
+  message: z.string().max(32768).optional().meta({ description: 'Details for humans.' }),
+  lastTransitionTime: z
+    .string()
+    .meta({ format: 'date-time', description: 'When the status last changed (not the reason or message).' }),
+  observedGeneration: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .meta({ description: 'metadata.generation of the spec this condition was computed from.' }),
 });
 
 export const servedAPISchema = z.object({
-  group: z.string(),
-  version: z.string(),
-  kinds: z.array(z.string()),
-  apiService: z.string(),
-  available: z.boolean(),
+  group: z.string().meta({ description: 'API group.' }),
+  version: z.string().meta({ description: 'API version.' }),
+  kinds: z.array(z.string()).meta({ description: 'Kinds served in this group/version.' }),
+  apiService: z.string().meta({ description: 'Name of the APIService: <version>.<group>.' }),
+  available: z.boolean().meta({
+    description: "Whether the APIService is this connection's and the aggregator reports it Available.",
+  }),
 });
 
-export const statusSchema = z.object({
-  observedGeneration: z.number().int().optional(),
-  conditions: z
-    .array(conditionSchema)
-    .optional()
-    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
-  clusterID: z.string().optional(),
-  controlPlane: z.object({ server: z.string().optional(), version: z.string().optional() }).optional(),
-  servedAPIs: z.number().int().optional().meta({ description: 'Number of claim group/versions served.' }),
-  apis: z.array(servedAPISchema).optional(),
-  credentials: z
-    .object({ mode: z.string().optional(), expiresAt: z.string().meta({ format: 'date-time' }).optional() })
-    .optional(),
-  proxy: z
-    .object({ replicas: z.number().int().optional(), readyReplicas: z.number().int().optional() })
-    .optional(),
-});
+export const statusSchema = z
+  .object({
+    observedGeneration: z
+      .number()
+      .int()
+      .optional()
+      .meta({ description: 'metadata.generation of the spec last reconciled.' }),
+    conditions: z
+      .array(conditionSchema)
+      .optional()
+      .meta({
+        description: 'Ready, Reconciling, Stalled and one condition per step; see docs/troubleshooting.md.',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['type'],
+      }),
+    clusterID: z.string().optional().meta({
+      description:
+        'Identity of this cluster in claim names and labels, recorded on first use; never changes.',
+    }),
+    controlPlane: z
+      .object({
+        server: z.string().optional().meta({ description: 'URL of the control plane kube-apiserver.' }),
+        version: z.string().optional().meta({ description: 'Its Kubernetes version (GET /version).' }),
+      })
+      .optional()
+      .meta({ description: 'The control plane as last reached.' }),
+    servedAPIs: z.number().int().optional().meta({ description: 'Number of claim group/versions served.' }),
+    apis: z
+      .array(servedAPISchema)
+      .optional()
+      .meta({ description: 'Claim API group/versions served, one APIService each.' }),
+    credentials: z
+      .object({
+        mode: z.string().optional().meta({ description: 'Scoped or Passthrough.' }),
+        expiresAt: z
+          .string()
+          .meta({ format: 'date-time', description: 'Expiry of the Scoped token the proxy holds.' })
+          .optional(),
+      })
+      .optional()
+      .meta({ description: 'The credential handed to the proxy.' }),
+    proxy: z
+      .object({
+        replicas: z.number().int().optional().meta({ description: 'Replicas of the proxy Deployment.' }),
+        readyReplicas: z
+          .number()
+          .int()
+          .optional()
+          .meta({ description: 'Ready replicas of the proxy Deployment.' }),
+      })
+      .optional()
+      .meta({ description: 'The proxy Deployment as last seen.' }),
+  })
+  .meta({ description: 'Observed state, written by the operator.' });
 
 export type ControlPlaneConnectionSpec = z.infer<typeof specSchema>;
 export type ControlPlaneConnectionStatus = z.infer<typeof statusSchema>;

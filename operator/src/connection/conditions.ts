@@ -2,20 +2,68 @@
 // observedGeneration on each. Pure functions over plain objects.
 import type { Condition } from '../api/connection.ts';
 
-export type ConditionType =
-  | 'Ready'
-  | 'Reconciling'
-  | 'Stalled'
-  | 'CredentialsValid'
-  | 'ControlPlaneReachable'
-  | 'APIsDiscovered'
-  | 'ProxyReady'
-  | 'APIServicesAvailable';
+/**
+ * Every condition type the operator sets on a ControlPlaneConnection, with what it reports. The API reference
+ * (docs/api.md) is generated from these texts.
+ */
+export const conditionTypes = {
+  Ready:
+    'True when the credential works, the control plane answers and every APIService of the connection is ' +
+    'Available; otherwise False with the reason of the first step that failed.',
+  Reconciling: 'True while the operator is retrying a step that failed for a reason it expects to pass.',
+  Stalled: 'True when a step failed for a reason only a human can fix; the reason says which.',
+  CredentialsValid: 'Whether the control-plane credential could be read, parsed and was accepted.',
+  ControlPlaneReachable: 'Whether the control plane answered GET /version with the credential.',
+  APIsDiscovered: "True once the control plane's claim APIs were listed; the message names them.",
+  APIServicesAvailable:
+    "Whether the app cluster's aggregator reports every APIService of the connection Available.",
+} as const;
+export type ConditionType = keyof typeof conditionTypes;
+
+/**
+ * Every reason the operator writes into a condition (and into the event of a Ready transition). One list, so that
+ * docs/troubleshooting.md can be checked against it: a unit test fails when a reason is missing there.
+ */
+export const conditionReasons = [
+  // Success and summary reasons.
+  'Connected',
+  'ReconcileSucceeded',
+  'Retrying',
+  'Stalled',
+  'NoError',
+  'Valid',
+  'Reachable',
+  'Discovered',
+  'Available',
+  // Failures: the spec and the credential.
+  'InvalidSpec',
+  'CredentialsNotFound',
+  'CredentialsInvalid',
+  'InvalidKubeconfig',
+  'UnsupportedCredential',
+  // Failures: reaching and using the control plane.
+  'Unauthorized',
+  'Forbidden',
+  'ControlPlaneCertificateInvalid',
+  'ControlPlaneUnreachable',
+  'ControlPlaneError',
+  'CrossplaneNotFound',
+  'TargetNamespaceTerminating',
+  // Failures: this cluster.
+  'ClusterIDUnknown',
+  'ClusterIDChanged',
+  'APIServiceConflict',
+  'APIServiceUnavailable',
+  'ReconcileError',
+  // Deletion.
+  'DeletingClaims',
+] as const;
+export type ConditionReason = (typeof conditionReasons)[number];
 
 export interface ConditionUpdate {
   type: ConditionType;
   status: 'True' | 'False' | 'Unknown';
-  reason: string;
+  reason: ConditionReason;
   message?: string;
 }
 

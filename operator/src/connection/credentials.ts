@@ -11,12 +11,13 @@ import {
   type KubeClient,
 } from '../kube/client.ts';
 import { get, type KubeObject } from '../kube/resources.ts';
+import type { ConditionReason } from './conditions.ts';
 
 /** A failure that becomes a condition: a CamelCase reason, a message for humans, and whether to stall. */
 export class ConditionError extends Error {
-  readonly reason: string;
+  readonly reason: ConditionReason;
   readonly stalled: boolean;
-  constructor(reason: string, message: string, stalled: boolean) {
+  constructor(reason: ConditionReason, message: string, stalled: boolean) {
     super(message);
     this.name = 'ConditionError';
     this.reason = reason;

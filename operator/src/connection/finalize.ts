@@ -6,7 +6,7 @@ import { decodeCatalog } from '../catalog/catalog.ts';
 import { isNotFound, type KubeClient } from '../kube/client.ts';
 import { apply, get, list, remove, type KubeObject } from '../kube/resources.ts';
 import type { APIService } from './apiservices.ts';
-import { setCondition } from './conditions.ts';
+import { setCondition, type ConditionReason } from './conditions.ts';
 import { ConditionError, readCredential } from './credentials.ts';
 import { connectionLabel, finalizer, ownedNames } from './names.ts';
 import type { ReconcilerDeps, Result } from './reconcile.ts';
@@ -200,7 +200,7 @@ async function handleClaims(
 async function reportFinalizing(
   deps: ReconcilerDeps,
   connection: Connection,
-  reason: string,
+  reason: ConditionReason,
   message: string,
 ): Promise<void> {
   const generation = connection.metadata.generation ?? 0;

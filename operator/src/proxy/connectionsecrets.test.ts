@@ -16,7 +16,7 @@ describe('appSecret', () => {
       data: { kubeconfig: 'YWJj' },
     };
     const copy = appSecret(
-      { namespace: 'default', name: 'db', kind: 'KubernetesCluster' },
+      { namespace: 'default', name: 'db', kind: 'KubernetesCluster', connection: 'main' },
       'db-conn',
       source,
     );
@@ -29,6 +29,7 @@ describe('appSecret', () => {
         labels: {
           'app.kubernetes.io/managed-by': 'ctp-connector',
           [copiedFromLabel]: 'KubernetesCluster.db',
+          'connect.ctp.dev/connection': 'main',
         },
       },
       type: 'connection.crossplane.io/v1alpha1',
@@ -38,7 +39,7 @@ describe('appSecret', () => {
 
   it('keeps the label value within 63 characters and ending in an alphanumeric', () => {
     const copy = appSecret(
-      { namespace: 'default', name: `${'a'.repeat(60)}-x`, kind: 'KubernetesCluster' },
+      { namespace: 'default', name: `${'a'.repeat(60)}-x`, kind: 'KubernetesCluster', connection: 'main' },
       's',
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'm' } },
     );

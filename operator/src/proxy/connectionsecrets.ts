@@ -4,6 +4,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { controlPlaneName } from '../claims/identity.ts';
+import { connectionLabel } from '../connection/names.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { supervisedInformer } from '../controller/informer.ts';
 import { createWorkQueue } from '../controller/workqueue.ts';
@@ -22,7 +23,7 @@ export interface ConnectionSecretSync {
 
 /** The app-side Secret for a stored claim's connection Secret. Pure. */
 export function appSecret(
-  claim: { namespace: string; name: string; kind: string },
+  claim: { namespace: string; name: string; kind: string; connection: string },
   secretName: string,
   source: Secret,
 ): Secret {
@@ -35,6 +36,8 @@ export function appSecret(
       labels: {
         'app.kubernetes.io/managed-by': 'ctp-connector',
         [copiedFromLabel]: `${claim.kind}.${claim.name}`.slice(0, 63).replace(/[^A-Za-z0-9]+$/, ''),
+        // Copies of one connection only: another connection in the cluster keeps its own.
+        [connectionLabel]: claim.connection,
       },
     },
     type: source.type ?? 'connection.crossplane.io/v1alpha1',
@@ -73,12 +76,16 @@ export function startConnectionSecretSync(options: {
         scope.targetNamespace,
       );
       if (!source) continue;
-      const copy = appSecret({ ...origin, kind: claim.kind ?? 'claim' }, secretName, source);
+      const copy = appSecret(
+        { ...origin, kind: claim.kind ?? 'claim', connection: catalog.connection },
+        secretName,
+        source,
+      );
       wanted.set(`${origin.namespace}/${secretName}`, copy);
     }
     for (const copy of wanted.values()) await apply(app, copy);
     const copies = await app.request<{ items: Secret[] }>('GET', '/api/v1/secrets', {
-      query: { labelSelector: copiedFromLabel },
+      query: { labelSelector: `${copiedFromLabel},${connectionLabel}=${catalog.connection}` },
     });
     for (const existing of copies.items.map((s) => ({ ...s, apiVersion: 'v1', kind: 'Secret' }))) {
       if (!wanted.has(`${existing.metadata.namespace}/${existing.metadata.name}`))

@@ -66,31 +66,47 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   let serving: { cert: string; key: string } | undefined;
   let upstream: { kubeconfig: string; client: KubeClient } | undefined;
   const metrics = createProxyMetrics();
-  // The claim cache and connection Secret delivery follow the catalog and the credential: restarted when either
-  // changes.
+  // The claim cache and connection Secret delivery follow the catalog and the credential. A new cache replaces the
+  // current one once it has synced, so a rotation during a control-plane outage keeps the reads the old one serves.
   let followers: { claims: ClaimCache; secrets: ConnectionSecretSync } | undefined;
+  let pending: ClaimCache | undefined;
+  const stopFollowers = (f: typeof followers) => void f?.secrets.stop().then(() => f.claims.stop());
   const restartFollowers = () => {
-    const previous = followers;
-    if (catalog && upstream) {
-      const claims = startClaimCache({
-        controlPlane: upstream.client,
-        catalog,
-        log: log.child({ component: 'claim-cache' }),
-        onAvailability: (available) => metrics.controlPlaneAvailable(available),
-      });
-      const secrets = startConnectionSecretSync({
-        app,
-        controlPlane: upstream.client,
-        catalog,
-        claims,
-        log: log.child({ component: 'connection-secrets' }),
-      });
-      followers = { claims, secrets };
-    } else {
+    void pending?.stop(); // superseded before it synced
+    pending = undefined;
+    if (!catalog || !upstream) {
+      stopFollowers(followers);
       followers = undefined;
+      return;
     }
-    metrics.controlPlaneAvailable(true);
-    void previous?.secrets.stop().then(() => previous.claims.stop());
+    const current = { catalog, controlPlane: upstream.client };
+    const claims = startClaimCache({
+      ...current,
+      log: log.child({ component: 'claim-cache' }),
+      onAvailability: (available) => metrics.controlPlaneAvailable(available),
+    });
+    pending = claims;
+    // Without a cache, take the new one at once (each resource answers once it has synced); with one, wait for the
+    // new cache to sync, or for 10 s when a resource cannot be listed yet (its RBAC is still being granted).
+    const promoted = followers
+      ? Promise.race([claims.synced, new Promise((r) => setTimeout(r, 10_000).unref())])
+      : Promise.resolve();
+    void promoted.then(() => {
+      if (pending !== claims) return;
+      pending = undefined;
+      const previous = followers;
+      followers = {
+        claims,
+        secrets: startConnectionSecretSync({
+          ...current,
+          app,
+          claims,
+          log: log.child({ component: 'connection-secrets' }),
+        }),
+      };
+      metrics.controlPlaneAvailable(claims.available());
+      stopFollowers(previous);
+    });
   };
   // TLS material arrives through the watches below; setSecureContext swaps it in on every rotation.
   const server: Server = createServer(
@@ -151,7 +167,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     }),
     watchOne(`/api/v1/namespaces/${options.namespace}/configmaps`, names.catalog, (cm) => {
       try {
-        catalog = cm ? decodeCatalog(cm.binaryData) : undefined;
+        const next = cm ? decodeCatalog(cm.binaryData) : undefined;
+        // Relists and no-op writes deliver the same catalog again: only a real change restarts the followers.
+        if (JSON.stringify(next) === JSON.stringify(catalog)) return;
+        catalog = next;
         restartFollowers();
       } catch (err) {
         log.error({ err: String(err) }, 'catalog unreadable; keeping the previous one');
@@ -340,6 +359,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       await Promise.all([...informers.map((i) => i.stop()), metricsEndpoint.close()]);
       await followers?.secrets.stop();
       await followers?.claims.stop();
+      await pending?.stop();
       await upstream?.client.close();
     },
   };

@@ -1,0 +1,124 @@
+// Claims as the journeys use them: the sample KubernetesCluster claim under other names, applied in an app cluster
+// the way users do, read back from either side, and watched through the app cluster's aggregation layer.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { load } from 'js-yaml';
+import { kubeClient, pooledKubeConfig } from '../../operator/src/kube/client.ts';
+import { fixturesDir } from './fixtures.ts';
+import { kubectl, kubectlOk, type KubectlTarget } from './kubectl.ts';
+import { waitFor } from './wait.ts';
+import { collectWatch, type WatchEvent as CollectedEvent } from './watch.ts';
+
+export const claimResource = 'kubernetesclusters.platform.example.org';
+export const claimAPIPath = '/apis/platform.example.org/v1alpha1';
+
+export interface Claim {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: { id: string; writeConnectionSecretToRef?: { name: string } } & Record<string, unknown>;
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+/** The sample claim (e2e/fixtures/samples) as `namespace/name`: spec.id `id`, the given metadata and Secret. */
+export function claimManifest(options: {
+  name: string;
+  namespace: string;
+  id?: string;
+  connectionSecret?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}): Claim {
+  const claim = load(
+    readFileSync(join(fixturesDir, 'samples', 'kubernetescluster-claim.yaml'), 'utf8'),
+  ) as Claim;
+  const { name, namespace, labels, annotations } = options;
+  claim.metadata = {
+    name,
+    namespace,
+    ...(labels ? { labels } : {}),
+    ...(annotations ? { annotations } : {}),
+  };
+  claim.spec.id = options.id ?? options.name;
+  if (options.connectionSecret) claim.spec.writeConnectionSecretToRef = { name: options.connectionSecret };
+  else delete claim.spec.writeConnectionSecretToRef;
+  return claim;
+}
+
+/**
+ * `kubectl apply` of claims in an app cluster, retried while kubectl does not know the claim API yet (its discovery
+ * cache is refreshed after a connection comes or goes).
+ */
+export function applyClaims(app: KubectlTarget, claims: Claim[], args: string[] = []): Promise<string> {
+  const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: claims });
+  return waitFor(
+    async () => {
+      const r = await kubectl(app, ['apply', ...args, '-f', '-'], input);
+      if (r.code !== 0) throw new Error(r.stderr.trim());
+      return r.stdout;
+    },
+    { timeoutMs: 60_000, intervalMs: 1_000, what: 'kubectl apply of the claims' },
+  );
+}
+
+/** The claims in `namespace` (all namespaces when omitted), as `kubectl get -o json` returns them. */
+export async function listClaims(cluster: KubectlTarget, namespace?: string): Promise<Claim[]> {
+  const scope = namespace ? ['-n', namespace] : ['-A'];
+  const list = JSON.parse(await kubectlOk(cluster, ['get', claimResource, ...scope, '-o', 'json'])) as {
+    items: Claim[];
+  };
+  return list.items;
+}
+
+/** `kubectl get` of one claim; undefined when the answer is NotFound. */
+export async function getClaim(cluster: KubectlTarget, namespace: string, name: string) {
+  const r = await kubectl(cluster, ['get', claimResource, '-n', namespace, name, '-o', 'json']);
+  if (r.code === 0) return JSON.parse(r.stdout) as Claim;
+  if (r.stderr.includes('(NotFound)')) return undefined;
+  throw new Error(`kubectl get ${claimResource} ${namespace}/${name}: ${r.stderr.trim()}`);
+}
+
+export type WatchEvent = CollectedEvent<Claim>;
+
+export interface ClaimWatch {
+  events: WatchEvent[];
+  /** Resolves with the first event that matches, waiting up to 30 s. */
+  next(match: (event: WatchEvent) => boolean, what: string): Promise<WatchEvent>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A watch on claims through the app cluster's kube-apiserver (and so through the aggregator and the proxy), as an
+ * informer opens it: from `resourceVersion` ("0": with the current objects as ADDED first), with bookmarks.
+ */
+export async function watchClaims(
+  app: { kubeconfigPath: string },
+  namespace: string | undefined,
+  resourceVersion: string,
+  fieldSelector?: string,
+): Promise<ClaimWatch> {
+  const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
+  const path = `${claimAPIPath}${namespace ? `/namespaces/${namespace}` : ''}/kubernetesclusters`;
+  const watch = await collectWatch<Claim>(client, path, {
+    resourceVersion,
+    allowWatchBookmarks: 'true',
+    ...(fieldSelector ? { fieldSelector } : {}),
+  });
+  return {
+    events: watch.events,
+    next: (match, what) => watch.until(match, `watch event: ${what}`),
+    async stop() {
+      watch.stop();
+      await watch.ended;
+      await client.close();
+    },
+  };
+}
