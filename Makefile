@@ -62,8 +62,22 @@ build: deps ## compile TypeScript to dist/
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.build.json
 
 .PHONY: crds
-crds: deps ## regenerate crds/ and docs/api.md (the API reference) from the zod schema
+crds: deps ## regenerate crds/, the Helm chart's copy and docs/api.md (the API reference) from the zod schema
 	$(NODE) operator/src/api/write-crds.ts
+
+.PHONY: chart-files
+chart-files: ## copy config/observability's alerts and dashboard into the Helm chart
+	cp config/observability/alerts.yaml config/observability/dashboard.json charts/ctp-connector/files/
+
+.PHONY: chart-lint
+chart-lint: tools ## helm lint --strict the chart with its defaults and with each charts/ctp-connector/ci values file
+	$(TOOLS_DIR)/bin/helm lint --strict charts/ctp-connector
+	for f in charts/ctp-connector/ci/*.yaml; do $(TOOLS_DIR)/bin/helm lint --strict charts/ctp-connector -f $$f; done
+
+IMAGE ?= ctp-connector:dev
+.PHONY: image
+image: ## build the container image with Docker (IMAGE=ctp-connector:dev); not part of make test
+	docker build -t $(IMAGE) .
 
 .PHONY: typecheck
 typecheck: deps ## type-check all TypeScript

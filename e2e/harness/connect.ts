@@ -120,12 +120,20 @@ export async function connectWithProxy(
   app: KubectlTarget & { dir: string },
   name: string,
   spec: Record<string, unknown> & { targetNamespace: string },
-  proxyOptions: { log?: Logger; metricsAddress?: string; reusePort?: boolean } = {},
+  proxyOptions: {
+    log?: Logger;
+    metricsAddress?: string;
+    reusePort?: boolean;
+    /** The in-process operator's metrics and health endpoints (default: off). */
+    operatorAddresses?: { metrics: string; health: string };
+  } = {},
 ): Promise<ProxiedConnection> {
   const inProcess = provider() === 'local';
   const [port] = (await freePorts(1)) as [number];
   // kind: the operator Deployment that prepareConnector installed runs the connection and its proxy Deployment.
-  let operator = inProcess ? await startTestOperator(app, port) : undefined;
+  let operator = inProcess
+    ? await startTestOperator(app, port, undefined, proxyOptions.operatorAddresses)
+    : undefined;
   await applyConnection(app, name, spec);
   let proxy = inProcess ? await startProxyWhenServing(app, name, port, proxyOptions) : undefined;
   const clusterID = await waitUntilReady(app, name, inProcess ? 90 : 300);

@@ -48,7 +48,8 @@ export function credentialSecret(app: KubectlTarget, name: string, kubeconfig: s
 export async function prepareConnector(app: KubectlTarget, controlPlaneKubeconfig: string): Promise<void> {
   let manifests = await kubectlOk(app, ['kustomize', join(repoRoot, 'config', 'default')]);
   // kind: the operator (and the proxies it creates) run from the image `make e2e-kind` built and loaded.
-  if (provider() === 'kind') manifests = manifests.replaceAll('ctp-connector:latest', kindImage);
+  if (provider() === 'kind')
+    manifests = manifests.replace(/ghcr\.io\/ctp-connector\/ctp-connector:[\w.-]+/g, kindImage);
   await kubectlOk(app, ['apply', '--server-side', '-f', '-'], manifests);
   await kubectlOk(app, [
     'wait',

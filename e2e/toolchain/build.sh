@@ -4,7 +4,7 @@
 # go.mod/go.sum pair is the single pin. Binaries found in $KUBEBUILDER_ASSETS are used instead of building.
 #
 #   build.sh            build everything missing
-#   build.sh kubernetes build one component (kubernetes | etcd | helm)
+#   build.sh kubernetes build one component (kubernetes | etcd | helm | prometheus-operator)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -91,11 +91,17 @@ build_helm() {
   go_build helm "$v" "-X helm.sh/helm/v4/internal/version.version=$v" helm.sh/helm/v4/cmd/helm
 }
 
+# Not built: the module only carries the monitoring CRDs the observability tests install. Downloading it into the Go
+# module cache (verified against go.sum) lets the tests find it offline (e2e/harness/monitoring.ts).
+build_prometheus-operator() {
+  (cd "$here/prometheus-operator" && go mod download github.com/prometheus-operator/prometheus-operator)
+}
+
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(etcd kubernetes helm)
+[ ${#components[@]} -gt 0 ] || components=(etcd kubernetes helm prometheus-operator)
 for c in "${components[@]}"; do
   case $c in
-    kubernetes|etcd|helm) "build_$c" ;;
-    *) echo "build.sh: unknown component $c (kubernetes | etcd | helm)" >&2; exit 2 ;;
+    kubernetes|etcd|helm|prometheus-operator) "build_$c" ;;
+    *) echo "build.sh: unknown component $c (kubernetes | etcd | helm | prometheus-operator)" >&2; exit 2 ;;
   esac
 done

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { startOperator } from './operator.ts';
 import { createLogger, type Logger } from './log.ts';
 import { kubeClient, pooledKubeConfig } from './kube/client.ts';
+import { proxyClusterRole } from './connection/workload.ts';
 import { startProxy } from './proxy/server.ts';
 
 const usage = `usage: ctp-connector <command> [flags]
@@ -16,6 +17,7 @@ commands:
     --metrics-bind-address ADDR       default :8080 ("0" disables)
     --health-probe-bind-address ADDR  default :8081
     --proxy-image IMAGE               default: PROXY_IMAGE
+    --proxy-cluster-role NAME         ClusterRole bound to every proxy (default ctp-connector-proxy)
     --local-proxy-port PORT           development only: the proxy runs on the apiserver's host at this port
     --log-level LEVEL                 default info
   proxy      serve one connection's claim APIs to this cluster's aggregation layer
@@ -44,17 +46,20 @@ async function main(argv: string[]): Promise<void> {
             type: 'string',
             default: process.env.PROXY_IMAGE ?? 'ghcr.io/ctp-connector/ctp-connector:latest',
           },
+          'proxy-cluster-role': { type: 'string', default: proxyClusterRole },
           'local-proxy-port': { type: 'string' },
           'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
         },
       });
       const log = createLogger({ level: values['log-level'], name: 'operator' });
       const localPort = values['local-proxy-port'];
+      const signalled = stopOnSignals(log);
       const operator = await startOperator({
         kubeconfig: values.kubeconfig,
         settings: {
           namespace: values.namespace,
           image: values['proxy-image'],
+          proxyClusterRole: values['proxy-cluster-role'],
           ...(localPort ? { localProxyPort: Number(localPort) } : {}),
         },
         leaderElect: values['leader-elect'] !== 'false',
@@ -62,7 +67,7 @@ async function main(argv: string[]): Promise<void> {
         healthAddress: values['health-probe-bind-address'],
         log,
       });
-      const signalled = stopOnSignals(log, () => operator.stop());
+      signalled.stopWith(() => operator.stop());
       await operator.done;
       // Done without a signal means leadership was lost: exit non-zero so the pod restarts and campaigns again.
       process.exit(signalled.received ? 0 : 1);
@@ -86,6 +91,7 @@ async function main(argv: string[]): Promise<void> {
       const kc = pooledKubeConfig((k) =>
         values.kubeconfig ? k.loadFromFile(values.kubeconfig) : k.loadFromDefault(),
       );
+      const signalled = stopOnSignals(log);
       const proxy = await startProxy({
         app: kubeClient(kc, 'ctp-connector-proxy'),
         connection: values.connection,
@@ -95,7 +101,7 @@ async function main(argv: string[]): Promise<void> {
         metricsAddress: values['metrics-bind-address'],
         log,
       });
-      stopOnSignals(log, () => proxy.stop());
+      signalled.stopWith(() => proxy.stop());
       break;
     }
     case undefined:
@@ -109,12 +115,23 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-/** SIGTERM/SIGINT: stop gracefully (drain, release the lease), then exit 0. */
-function stopOnSignals(log: Logger, stop: () => Promise<void>): { received: boolean } {
-  const state = { received: false };
+/**
+ * SIGTERM/SIGINT: stop gracefully (drain, release the lease), then exit 0. Installed before start-up, which can wait
+ * for the API server for long: in a container Node is PID 1, and PID 1 ignores a SIGTERM it has no handler for, so
+ * the pod would hang until SIGKILL. A signal that arrives before `stopWith` exits at once (nothing is served yet).
+ */
+function stopOnSignals(log: Logger): { received: boolean; stopWith(stop: () => Promise<void>): void } {
+  let stop: (() => Promise<void>) | undefined;
+  const state = {
+    received: false,
+    stopWith(fn: () => Promise<void>) {
+      stop = fn;
+    },
+  };
   const shutdown = (signal: string) => {
     state.received = true;
     log.info({ signal }, 'shutting down');
+    if (!stop) process.exit(0);
     void stop().then(() => process.exit(0));
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));

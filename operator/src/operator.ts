@@ -6,6 +6,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import * as api from './api/connection.ts';
 import { connectionReconciler } from './connection/reconcile.ts';
 import { controlPlaneRegistry } from './connection/controlplanes.ts';
+import { connectionStatusMetrics } from './connection/metrics.ts';
 import { connectionLabel } from './connection/names.ts';
 import type { OperatorSettings } from './connection/workload.ts';
 import { createController } from './controller/controller.ts';
@@ -42,6 +43,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   );
   const app = kubeClient(kc, 'ctp-connector-operator');
   const metrics = createControllerMetrics();
+  const statusMetrics = connectionStatusMetrics(metrics.registry);
   const events = eventRecorder(app, 'ctp-connector-operator', log);
   let ready = false;
 
@@ -63,6 +65,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       log: log.child({ watch: api.plural }),
       onEvent: (_e, obj) => controller.queue.add(obj.metadata?.name ?? ''),
     });
+    statusMetrics.observe(() => connections.list());
     const controlPlanes = controlPlaneRegistry(log, (name) => controller.queue.add(name));
     const controller = createController({
       name: 'controlplaneconnection',
@@ -94,6 +97,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     try {
       await controller.run(signal);
     } finally {
+      statusMetrics.observe(() => []);
       await controlPlanes.stop();
     }
   };

@@ -72,6 +72,8 @@ export function controlPlaneConnectionCRDYaml(): string {
 }
 
 export const crdFile = `crds/${api.group}_${api.plural}.yaml`;
+/** The Helm chart's copy: Helm installs CRDs only from the chart's own crds/ directory. Also written by `make crds`. */
+export const chartCrdFile = `charts/ctp-connector/${crdFile}`;
 
 function structural(node: JSONSchema): JSONSchema {
   const out: JSONSchema = {};

@@ -15,12 +15,14 @@ export interface OperatorSettings {
    * the Service is an ExternalName for localhost (there is no kubelet or kube-proxy). Unset in real clusters.
    */
   localProxyPort?: number;
+  /** ClusterRole every proxy is bound to; installed with the operator, named per release by the Helm chart. */
+  proxyClusterRole?: string;
 }
 
 export const proxyContainerPort = 8443;
 /** Plain-HTTP Prometheus endpoint of the proxy pods (the operator's is 8080 too). */
 export const proxyMetricsPort = 8080;
-/** ClusterRole of every proxy, installed with the operator (config/rbac/proxy-role.yaml). */
+/** Default ClusterRole of every proxy, installed with the operator (config/rbac/proxy-role.yaml). */
 export const proxyClusterRole = 'ctp-connector-proxy';
 
 export interface WorkloadInput {
@@ -73,7 +75,11 @@ export function desiredWorkload(input: WorkloadInput): KubeObject[] {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
       metadata: meta(names.clusterRoleBinding),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: proxyClusterRole },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: settings.proxyClusterRole ?? proxyClusterRole,
+      },
       subjects: [sa],
     },
     {
