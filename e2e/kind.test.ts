@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { dump } from 'js-yaml';
 import { describeKindCluster } from './kind/clusters.ts';
+import { kindManifests } from './harness/connector.ts';
+import { kubectlOk } from './harness/kubectl.ts';
 import { repoRoot } from './harness/paths.ts';
+import { kindImage } from './harness/provider.ts';
+import { sharedCluster } from './harness/shared.ts';
 
 const kindSuite = JSON.parse(readFileSync(join(repoRoot, 'e2e', 'kind', 'suite.json'), 'utf8')) as string[];
 
@@ -24,6 +28,18 @@ describe('kind variant', () => {
         inProcess: null,
       });
     }
+  });
+
+  it('installs the operator from the e2e image: every image of config/default is rewritten', async () => {
+    const rendered = await kubectlOk(sharedCluster('app'), [
+      'kustomize',
+      join(repoRoot, 'config', 'default'),
+    ]);
+    const images = (text: string) => text.match(/(image|value): \S*ctp-connector:\S+/g) ?? [];
+    expect(images(rendered).length).toBeGreaterThanOrEqual(2); // the operator image and PROXY_IMAGE
+    expect(images(kindManifests(rendered))).toEqual(
+      images(rendered).map((i) => i.replace(/ .*/, ` ${kindImage}`)),
+    );
   });
 
   it('records a kind cluster like a local one: server, serving CA and the internal kubeconfig for the other cluster', () => {

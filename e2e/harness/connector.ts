@@ -48,8 +48,7 @@ export function credentialSecret(app: KubectlTarget, name: string, kubeconfig: s
 export async function prepareConnector(app: KubectlTarget, controlPlaneKubeconfig: string): Promise<void> {
   let manifests = await kubectlOk(app, ['kustomize', join(repoRoot, 'config', 'default')]);
   // kind: the operator (and the proxies it creates) run from the image `make e2e-kind` built and loaded.
-  if (provider() === 'kind')
-    manifests = manifests.replace(/ghcr\.io\/ctp-connector\/ctp-connector:[\w.-]+/g, kindImage);
+  if (provider() === 'kind') manifests = kindManifests(manifests);
   await kubectlOk(app, ['apply', '--server-side', '-f', '-'], manifests);
   await kubectlOk(app, [
     'wait',
@@ -67,6 +66,11 @@ export async function prepareConnector(app: KubectlTarget, controlPlaneKubeconfi
       'deployment/ctp-connector-operator',
       '--timeout=300s',
     ]);
+}
+
+/** The manifests with the operator and proxy images replaced by the one `make e2e-kind` loads. */
+export function kindManifests(manifests: string): string {
+  return manifests.replace(/(image|value): \S*ctp-connector:\S+/g, `$1: ${kindImage}`);
 }
 
 export const operatorServiceAccount = `system:serviceaccount:${operatorNamespace}:ctp-connector-operator`;
