@@ -5,10 +5,13 @@ import { startOperator } from './operator.ts';
 import { createLogger, type Logger } from './log.ts';
 import { kubeClient, pooledKubeConfig } from './kube/client.ts';
 import { startProxy } from './proxy/server.ts';
+import { isCliCommand } from './cli/args.ts';
+import { runCli } from './cli/cli.ts';
+import { cliUsage, exitCodesUsage } from './cli/usage.ts';
 
 const usage = `usage: ctp-connector <command> [flags]
 
-commands:
+commands that run in a cluster:
   operator   reconcile ControlPlaneConnections in this cluster
     --kubeconfig PATH                 default: in-cluster, or KUBECONFIG
     --namespace NS                    namespace of the operator and its objects (default: POD_NAMESPACE or ctp-system)
@@ -24,10 +27,18 @@ commands:
     --port PORT                       HTTPS port (default 8443)
     --host ADDR                       listen address (default 0.0.0.0)
     --kubeconfig PATH                 default: in-cluster, or KUBECONFIG
-`;
+
+commands for people (and scripts):
+${cliUsage}
+
+${exitCodesUsage}`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (isCliCommand(command)) {
+    process.exitCode = await runCli(command, rest);
+    return;
+  }
   switch (command) {
     case 'operator': {
       const { values } = parseArgs({
