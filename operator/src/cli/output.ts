@@ -48,7 +48,10 @@ export function duration(ms: number): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-/** Progress lines on stderr, each prefixed with the time since `start`. */
+/** Progress lines on stderr, each prefixed with the seconds since `start`. */
 export function progress(io: CliIO, start = io.now()): (line: string) => void {
-  return (line) => io.stderr(`[${duration(io.now().getTime() - start.getTime()).padStart(4)}] ${line}\n`);
+  return (line) => {
+    const seconds = Math.floor((io.now().getTime() - start.getTime()) / 1000);
+    io.stderr(`[${String(seconds).padStart(3)}s] ${line}\n`);
+  };
 }
