@@ -1,5 +1,5 @@
 // `ctp-connector connect`: the control-plane credential Secret and a ControlPlaneConnection in the app cluster
-// (server-side apply, field manager ctp-connector), then wait for Ready and list the claim APIs it serves.
+// (server-side apply, field manager ctp-connector-cli), then wait for Ready and list the claim APIs it serves.
 // Everything the user typed is validated before anything is created.
 import { readFileSync } from 'node:fs';
 import * as api from '../api/connection.ts';
@@ -25,6 +25,12 @@ import {
 } from './connections.ts';
 import { CliError, usageError } from './exit.ts';
 import { json, progress, table, yaml, type CliIO } from './output.ts';
+
+/**
+ * The CLI's field manager. Not the operator's "ctp-connector": the operator applies the connection's finalizer
+ * under that one, and an apply drops whatever its manager applied before and omits now — the spec, here.
+ */
+export const cliFieldManager = 'ctp-connector-cli';
 
 /** Marks the credential Secret as made by the CLI for one connection (which also owns it). */
 export const credentialsForAnnotation = 'connect.ctp.dev/credentials-for';
@@ -106,9 +112,9 @@ export async function runConnect(options: ConnectOptions, io: CliIO): Promise<vo
     const existing = await getConnection(app, options.name);
     await applySecret(app, ownedSecret(objects.secret, existing));
     say(`applied Secret ${options.namespace}/${objects.secret.metadata.name} (the control-plane kubeconfig)`);
-    const connection = await apply(app, objects.connection);
+    const connection = await apply(app, objects.connection, undefined, cliFieldManager);
     say(`applied ControlPlaneConnection ${options.name} (targetNamespace ${options.targetNamespace})`);
-    if (!existing) await apply(app, ownedSecret(objects.secret, connection));
+    if (!existing) await apply(app, ownedSecret(objects.secret, connection), undefined, cliFieldManager);
     say(`waiting up to ${Math.round(options.timeoutMs / 1000)}s for ${options.name} to become Ready`);
     const ready = await watchConnection(app, options.name, {
       timeoutMs: options.timeoutMs,
@@ -163,7 +169,7 @@ function ownedSecret(secret: KubeObject, owner: Pick<KubeObject, 'metadata'> | u
 
 async function applySecret(app: KubeClient, secret: KubeObject): Promise<void> {
   try {
-    await apply(app, secret);
+    await apply(app, secret, undefined, cliFieldManager);
   } catch (err) {
     if (isNotFound(err)) {
       throw new CliError(

@@ -3,9 +3,9 @@
 // Claims are counted through the app cluster (the proxy) before deletion: the CLI needs no control-plane access.
 import * as api from '../api/connection.ts';
 import { isNotFound, type KubeClient } from '../kube/client.ts';
-import { fieldManager } from '../kube/resources.ts';
 import type { DeletionPolicy, DisconnectOptions } from './args.ts';
 import { appClusterClient } from './appcluster.ts';
+import { cliFieldManager } from './connect.ts';
 import {
   getConnection,
   requireConnectionAPI,
@@ -133,7 +133,7 @@ export async function runDisconnect(options: DisconnectOptions, io: CliIO): Prom
         {
           body: { spec: { deletionPolicy: options.policy } },
           contentType: 'application/merge-patch+json',
-          query: { fieldManager },
+          query: { fieldManager: cliFieldManager },
         },
       );
       say(`set deletionPolicy ${options.policy} on ${name}`);
