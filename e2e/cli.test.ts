@@ -16,7 +16,7 @@ import {
   serviceAccountToken,
   startProxyWhenServing,
   type CliResult,
-} from './harness/cli.ts';
+} from './harness/connector-cli.ts';
 import { operatorNamespace, prepareConnector, startTestOperator } from './harness/connector.ts';
 import { fixturesDir } from './harness/fixtures.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';

@@ -16,11 +16,20 @@ export interface KubectlTarget {
 }
 
 export function kubectl(target: KubectlTarget, args: string[], input?: string): Promise<KubectlResult> {
+  return runCaptured(binaryPath('kubectl'), ['--kubeconfig', target.kubeconfigPath, ...args], {
+    env: { ...process.env, KUBECACHEDIR: join(target.dir, '.kube-cache') },
+    input,
+  });
+}
+
+/** Runs a command to completion with its output captured. */
+export function runCaptured(
+  command: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; input?: string },
+): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binaryPath('kubectl'), ['--kubeconfig', target.kubeconfigPath, ...args], {
-      env: { ...process.env, KUBECACHEDIR: join(target.dir, '.kube-cache') },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -33,7 +42,7 @@ export function kubectl(target: KubectlTarget, args: string[], input?: string): 
         stderr: Buffer.concat(err).toString('utf8'),
       }),
     );
-    child.stdin.end(input);
+    child.stdin.end(options.input);
   });
 }
 

@@ -1,14 +1,14 @@
 // `ctp-connector <cli command>` as users run it (a child process of the real entry point), and the pieces the CLI
 // tests need around it: a proxy that starts once the operator has issued its serving certificate, and
 // control-plane kubeconfigs with other credentials.
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
 import { ownedNames } from '../../operator/src/connection/names.ts';
+import type { Logger } from '../../operator/src/log.ts';
 import type { RunningProxy } from '../../operator/src/proxy/server.ts';
 import { operatorNamespace, startTestProxy } from './connector.ts';
-import { kubectl, kubectlOk, type KubectlResult, type KubectlTarget } from './kubectl.ts';
+import { kubectl, kubectlOk, runCaptured, type KubectlResult, type KubectlTarget } from './kubectl.ts';
 import { repoRoot } from './paths.ts';
 import { waitFor } from './wait.ts';
 
@@ -17,28 +17,17 @@ export interface CliResult extends KubectlResult {
 }
 
 /** Runs `node operator/src/main.ts <args>`; KUBECONFIG is only what `env` says, never the test runner's. */
-export function ctpConnector(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export async function ctpConnector(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const { KUBECONFIG: _ignored, ...inherited } = process.env;
-    const child = spawn(process.execPath, [join(repoRoot, 'operator', 'src', 'main.ts'), ...args], {
+  const { KUBECONFIG: _ignored, ...inherited } = process.env;
+  const result = await runCaptured(
+    process.execPath,
+    [join(repoRoot, 'operator', 'src', 'main.ts'), ...args],
+    {
       env: { ...inherited, HOME: '/nonexistent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({
-        code: code ?? -1,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-        ms: Date.now() - started,
-      }),
-    );
-  });
+    },
+  );
+  return { ...result, ms: Date.now() - started };
 }
 
 /** Starts the connection's proxy in this process as soon as the operator has written its serving Secret. */
@@ -47,6 +36,7 @@ export async function startProxyWhenServing(
   connection: string,
   port: number,
   timeoutMs = 90_000,
+  log?: Logger,
 ): Promise<RunningProxy> {
   await waitFor(
     async () =>
@@ -56,7 +46,7 @@ export async function startProxyWhenServing(
         : undefined,
     { timeoutMs, what: `the serving certificate of ${connection}` },
   );
-  return startTestProxy(app, connection, port);
+  return startTestProxy(app, connection, port, log);
 }
 
 interface KubeconfigDocument {
