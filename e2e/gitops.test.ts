@@ -60,6 +60,19 @@ function connectionWhen(name: string, match: (o: Obj) => boolean, what: string):
   );
 }
 
+/** A connection through the kubeconfig in Secret ctp-system/<secret>. */
+function applyConnection(name: string, secret: string, targetNamespace: string, extra: object = {}) {
+  return kubectlOk(
+    app,
+    ['apply', '-f', '-'],
+    connectionManifest(name, {
+      controlPlane: { kubeconfigSecretRef: { namespace: operatorNamespace, name: secret } },
+      targetNamespace,
+      ...extra,
+    }),
+  );
+}
+
 const hasCondition = (o: Obj, type: string, status: string) =>
   o.status?.conditions?.some((c) => c.type === type && c.status === status) ?? false;
 
@@ -99,15 +112,7 @@ describe('GitOps: Argo CD health checks and example manifests', () => {
   describe('health-controlplaneconnection.lua', () => {
     it('is Progressing before the operator has looked, and Healthy once the connection is Ready', async () => {
       // Created while no operator runs: the object as Argo CD first sees it, without status.
-      await kubectlOk(
-        app,
-        ['apply', '-f', '-'],
-        connectionManifest('gitops', {
-          controlPlane: { kubeconfigSecretRef: { namespace: operatorNamespace, name: 'control-plane' } },
-          targetNamespace: target,
-          deletionPolicy: 'Delete',
-        }),
-      );
+      await applyConnection('gitops', 'control-plane', target, { deletionPolicy: 'Delete' });
       const fresh = await get(app, ['ctpc', 'gitops']);
       expect(fresh.status).toBeUndefined();
       expect(runHealthScript(connectionHealth, fresh)).toEqual({
@@ -128,14 +133,7 @@ describe('GitOps: Argo CD health checks and example manifests', () => {
 
     it('is Degraded when the connection is stalled, Progressing while the operator retries', async () => {
       await credentialSecret(app, 'gitops-garbage', 'this is not a kubeconfig');
-      await kubectlOk(
-        app,
-        ['apply', '-f', '-'],
-        connectionManifest('gitops-stalled', {
-          controlPlane: { kubeconfigSecretRef: { namespace: operatorNamespace, name: 'gitops-garbage' } },
-          targetNamespace: 'team-gitops-stalled',
-        }),
-      );
+      await applyConnection('gitops-stalled', 'gitops-garbage', 'team-gitops-stalled');
       const stalled = await connectionWhen(
         'gitops-stalled',
         (o) => hasCondition(o, 'Stalled', 'True'),
@@ -145,14 +143,7 @@ describe('GitOps: Argo CD health checks and example manifests', () => {
       expect(health.status).toBe('Degraded');
       expect(health.message).toMatch(/^InvalidKubeconfig: Secret ctp-system\/gitops-garbage key "value": /);
 
-      await kubectlOk(
-        app,
-        ['apply', '-f', '-'],
-        connectionManifest('gitops-retrying', {
-          controlPlane: { kubeconfigSecretRef: { namespace: operatorNamespace, name: 'gitops-missing' } },
-          targetNamespace: 'team-gitops-retrying',
-        }),
-      );
+      await applyConnection('gitops-retrying', 'gitops-missing', 'team-gitops-retrying');
       const retrying = await connectionWhen(
         'gitops-retrying',
         (o) => hasCondition(o, 'Reconciling', 'True'),
