@@ -4,15 +4,10 @@
 //   node e2e/cli.ts down [--dir .dev]   stop what `dev`/`up` started in that directory and remove its state
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import pino from 'pino';
-import { ownedNames } from '../operator/src/connection/names.ts';
 import { createLogger } from '../operator/src/log.ts';
-import {
-  operatorNamespace,
-  prepareConnector,
-  startTestOperator,
-  startTestProxy,
-} from './harness/connector.ts';
-import { kubectl, kubectlOk } from './harness/kubectl.ts';
+import { prepareConnector, startTestOperator } from './harness/connector.ts';
+import { startProxyWhenServing } from './harness/connector-cli.ts';
+import { kubectlOk } from './harness/kubectl.ts';
 import { repoRoot } from './harness/paths.ts';
 import { freePorts } from './harness/ports.ts';
 import { join, relative, resolve } from 'node:path';
@@ -70,18 +65,7 @@ async function dev(): Promise<void> {
   const sample = join(repoRoot, 'config', 'samples', 'controlplaneconnection-kubeconfig.yaml');
   await kubectlOk(app, ['apply', '-f', sample]);
   const connection = 'control-plane';
-  await waitFor(
-    async () =>
-      (await kubectl(app, ['-n', operatorNamespace, 'get', 'secret', ownedNames(connection).serving]))
-        .code === 0
-        ? true
-        : undefined,
-    {
-      timeoutMs: 60_000,
-      what: 'the proxy serving certificate',
-    },
-  );
-  const proxy = await startTestProxy(app, connection, proxyPort, log('proxy'));
+  const proxy = await startProxyWhenServing(app, connection, proxyPort, 60_000, log('proxy'));
   await kubectlOk(app, ['wait', '--for=condition=Ready', '--timeout=120s', `ctpc/${connection}`]);
 
   const rel = (p: string) => relative(process.cwd(), p) || p;

@@ -15,16 +15,26 @@ export interface KubectlTarget {
   dir: string;
 }
 
-function spawnKubectl(target: KubectlTarget, args: string[]) {
-  return spawn(binaryPath('kubectl'), ['--kubeconfig', target.kubeconfigPath, ...args], {
-    env: { ...process.env, KUBECACHEDIR: join(target.dir, '.kube-cache') },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+function kubectlEnv(target: KubectlTarget): NodeJS.ProcessEnv {
+  return { ...process.env, KUBECACHEDIR: join(target.dir, '.kube-cache') };
+}
+
+function kubectlArgs(target: KubectlTarget, args: string[]): string[] {
+  return ['--kubeconfig', target.kubeconfigPath, ...args];
 }
 
 export function kubectl(target: KubectlTarget, args: string[], input?: string): Promise<KubectlResult> {
+  return runCaptured(binaryPath('kubectl'), kubectlArgs(target, args), { env: kubectlEnv(target), input });
+}
+
+/** Runs a command to completion with its output captured. */
+export function runCaptured(
+  command: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; input?: string },
+): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnKubectl(target, args);
+    const child = spawn(command, args, { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -37,7 +47,7 @@ export function kubectl(target: KubectlTarget, args: string[], input?: string): 
         stderr: Buffer.concat(err).toString('utf8'),
       }),
     );
-    child.stdin.end(input);
+    child.stdin.end(options.input);
   });
 }
 
@@ -63,7 +73,10 @@ export interface RunningKubectl {
 
 /** A long-running kubectl (`get -w`, `wait`) whose output is read while it runs. */
 export function kubectlRunning(target: KubectlTarget, args: string[]): RunningKubectl {
-  const child = spawnKubectl(target, args);
+  const child = spawn(binaryPath('kubectl'), kubectlArgs(target, args), {
+    env: kubectlEnv(target),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   child.stdin.end();
   const lines: string[] = [];
   let pending = '';

@@ -6,10 +6,13 @@ import { createLogger, type Logger } from './log.ts';
 import { kubeClient, pooledKubeConfig } from './kube/client.ts';
 import { proxyClusterRole } from './connection/workload.ts';
 import { startProxy } from './proxy/server.ts';
+import { isCliCommand } from './cli/args.ts';
+import { runCli } from './cli/cli.ts';
+import { cliUsage, exitCodesUsage } from './cli/usage.ts';
 
 const usage = `usage: ctp-connector <command> [flags]
 
-commands:
+commands that run in a cluster:
   operator   reconcile ControlPlaneConnections in this cluster
     --kubeconfig PATH                 default: in-cluster, or KUBECONFIG
     --namespace NS                    namespace of the operator and its objects (default: POD_NAMESPACE or ctp-system)
@@ -28,10 +31,18 @@ commands:
     --metrics-bind-address ADDR       plain-HTTP /metrics (default :8080, "0" disables)
     --log-level LEVEL                 default info
     --kubeconfig PATH                 default: in-cluster, or KUBECONFIG
-`;
+
+commands for people (and scripts):
+${cliUsage}
+
+${exitCodesUsage}`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (isCliCommand(command)) {
+    process.exitCode = await runCli(command, rest);
+    return;
+  }
   switch (command) {
     case 'operator': {
       const { values } = parseArgs({

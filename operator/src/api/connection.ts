@@ -11,12 +11,12 @@ export const singular = 'controlplaneconnection';
 export const shortNames = ['ctpc'];
 export const categories = ['ctp-connector'];
 
-const dnsLabel = z
+export const dnsLabel = z
   .string()
   .min(1)
   .max(63)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower case alphanumerics and "-")');
-const dnsSubdomain = z
+export const dnsSubdomain = z
   .string()
   .min(1)
   .max(253)

@@ -91,12 +91,21 @@ export function objectPath(obj: Pick<KubeObject, 'apiVersion' | 'kind' | 'metada
   return `${collectionPath(obj.apiVersion, obj.kind, obj.metadata.namespace)}/${encodeURIComponent(obj.metadata.name)}`;
 }
 
-/** Server-side apply of the fields in `obj` under the connector's field manager (conflicts forced: we own them). */
-export function apply<T extends KubeObject>(client: KubeClient, obj: T, subresource?: 'status'): Promise<T> {
+/**
+ * Server-side apply of the fields in `obj` under the connector's field manager (conflicts forced: we own them).
+ * Another manager is for another actor on the same object (the CLI): one manager's apply drops the fields it
+ * applied before and omits now, so two actors must never share one.
+ */
+export function apply<T extends KubeObject>(
+  client: KubeClient,
+  obj: T,
+  subresource?: 'status',
+  manager: string = fieldManager,
+): Promise<T> {
   return client.request<T>('PATCH', objectPath(obj) + (subresource ? `/${subresource}` : ''), {
     body: obj,
     contentType: 'application/apply-patch+yaml',
-    query: { fieldManager, force: true },
+    query: { fieldManager: manager, force: true },
   });
 }
 
