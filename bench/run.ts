@@ -1,6 +1,6 @@
 // `make bench`: one run measures convergence, request overhead on three paths, footprint and a CPU profile, on
 // local clusters, and writes bench/results/<date>.json, .md and .svg. `--smoke` runs the same with tiny counts.
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -357,8 +357,16 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
     if (!owned) await removeBenchObjects(env, connections, targetNamespaces, o.listSizes, log);
     await passthrough?.stop().catch(() => undefined);
     for (const p of [...processes].reverse()) await p.stop();
+    keepLogs(work, join(options.outDir, 'logs'));
     if (owned) await env.stop();
   }
+}
+
+/** The operator's and the proxies' logs outlive the clusters' directory (not committed: see .gitignore). */
+function keepLogs(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const file of readdirSync(from).filter((f) => f.endsWith('.log')))
+    copyFileSync(join(from, file), join(to, file));
 }
 
 function writeResult(result: BenchResult, outDir: string): RunResult['files'] {
