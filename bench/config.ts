@@ -121,3 +121,26 @@ export function configFromArgs(argv: string[]): RunOptions {
   if (values['no-profile']) config.profile = false;
   return { config, out: values.out };
 }
+
+/** What differs from the full parameters, in words. Pure. */
+export function deviations(config: BenchConfig): string[] {
+  const full = fullConfig();
+  const out: string[] = [];
+  if (config.mode === 'smoke') return ['smoke mode: tiny counts everywhere'];
+  if (config.reps !== full.reps) out.push(`${config.reps} repetitions instead of ${full.reps}`);
+  const sizes = config.overhead.listSizes.join(', ');
+  if (sizes !== full.overhead.listSizes.join(', '))
+    out.push(`lists of ${sizes} claims instead of ${full.overhead.listSizes.join(', ')}`);
+  if (config.convergence.connections !== full.convergence.connections)
+    out.push(
+      `${config.convergence.connections} connections at once instead of ${full.convergence.connections}`,
+    );
+  if (config.convergence.restSeconds !== full.convergence.restSeconds)
+    out.push(
+      `an at-rest window of ${config.convergence.restSeconds} s instead of ${full.convergence.restSeconds} s`,
+    );
+  if (config.load.watches !== full.load.watches)
+    out.push(`${config.load.watches} concurrent watches instead of ${full.load.watches}`);
+  if (!config.profile) out.push('no profile');
+  return out;
+}

@@ -16,7 +16,7 @@ import type { ManagedProcess } from '../e2e/harness/processes.ts';
 import { repoRoot } from '../e2e/harness/paths.ts';
 import { waitFor } from '../e2e/harness/wait.ts';
 import { claim, createAll, storedClaim, type Creation } from './claims.ts';
-import { configFromArgs, fullConfig, usage, type BenchConfig } from './config.ts';
+import { configFromArgs, deviations, usage, type BenchConfig } from './config.ts';
 import {
   connectAndTime,
   connectionSpec,
@@ -62,29 +62,6 @@ export interface BenchRunOptions {
   env?: BenchEnvironment;
   outDir: string;
   log?: (message: string) => void;
-}
-
-/** What differs from the full parameters, in words. Pure. */
-export function deviations(config: BenchConfig): string[] {
-  const full = fullConfig();
-  const out: string[] = [];
-  if (config.mode === 'smoke') return ['smoke mode: tiny counts everywhere'];
-  if (config.reps !== full.reps) out.push(`${config.reps} repetitions instead of ${full.reps}`);
-  const sizes = config.overhead.listSizes.join(', ');
-  if (sizes !== full.overhead.listSizes.join(', '))
-    out.push(`lists of ${sizes} claims instead of ${full.overhead.listSizes.join(', ')}`);
-  if (config.convergence.connections !== full.convergence.connections)
-    out.push(
-      `${config.convergence.connections} connections at once instead of ${full.convergence.connections}`,
-    );
-  if (config.convergence.restSeconds !== full.convergence.restSeconds)
-    out.push(
-      `an at-rest window of ${config.convergence.restSeconds} s instead of ${full.convergence.restSeconds} s`,
-    );
-  if (config.load.watches !== full.load.watches)
-    out.push(`${config.load.watches} concurrent watches instead of ${full.load.watches}`);
-  if (!config.profile) out.push('no profile');
-  return out;
 }
 
 export async function runBench(config: BenchConfig, options: BenchRunOptions): Promise<RunResult> {
@@ -414,7 +391,7 @@ async function removeBenchObjects(
     'crd',
     `${plural}.${passthroughGroup}`,
     '--ignore-not-found',
-    '--wait=false',
+    '--timeout=120s',
   ]);
   await kubectl(env.app, [
     'delete',
