@@ -89,6 +89,14 @@ test: typecheck lint tools ## typecheck, lint, unit, integration and end-to-end 
 	  if [ -f $(JEST_RESULTS) ]; then $(NODE) e2e/jest/summary.ts $(JEST_RESULTS) || status=1; fi; \
 	  exit $$status
 
+.PHONY: bench
+bench: deps tools ## benchmark on local clusters (~15-20 min): writes bench/results/<date>.{json,md,svg}; BENCH_FLAGS=--help
+	$(NODE) bench/run.ts $(BENCH_FLAGS)
+
+.PHONY: bench-smoke
+bench-smoke: deps tools ## the benchmark with tiny counts on its own clusters (make test runs it as e2e/bench-smoke.test.ts)
+	out=$$(mktemp -d) && $(NODE) bench/run.ts --smoke --out "$$out" && rm -rf "$$out"
+
 .PHONY: dev
 dev: deps tools ## run an app cluster and a control-plane cluster locally until Ctrl-C
 	$(NODE) e2e/cli.ts dev --dir $(DEV_DIR)
