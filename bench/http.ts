@@ -17,8 +17,11 @@ export interface Answer {
   ms: number;
 }
 
-/** A pool for the kubeconfig's cluster and user, with room for `connections` requests at once (watches included). */
-export async function targetFor(name: string, kubeconfigPath: string, connections: number): Promise<Target> {
+/**
+ * A pool for the kubeconfig's cluster and user, with room for `connections` requests at once (watches included;
+ * no cap when undefined).
+ */
+export async function targetFor(name: string, kubeconfigPath: string, connections?: number): Promise<Target> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   const cluster = kc.getCurrentCluster();
@@ -94,20 +97,30 @@ export interface WatchStream {
 
 /**
  * A watch whose events are handed to `onEvent` as they arrive, each with the time (performance.now()) at which the
- * line carrying it was read.
+ * line carrying it was read. Fails when the server has not answered within `headersTimeoutMs`.
  */
 export async function watch(
   target: Target,
   path: string,
   onEvent: (event: { type: string; object: { metadata?: { name?: string } } }, at: number) => void,
+  headersTimeoutMs = 60_000,
 ): Promise<WatchStream> {
   const abort = new AbortController();
-  const res = await request(`${target.server}${path}`, {
-    method: 'GET',
-    headers: { accept: 'application/json' },
-    signal: abort.signal,
-    dispatcher: target.dispatcher,
-  });
+  const deadline = setTimeout(
+    () => abort.abort(new Error(`${target.name}: watch ${path}: no answer within ${headersTimeoutMs} ms`)),
+    headersTimeoutMs,
+  );
+  let res;
+  try {
+    res = await request(`${target.server}${path}`, {
+      method: 'GET',
+      headers: { accept: 'application/json' },
+      signal: abort.signal,
+      dispatcher: target.dispatcher,
+    });
+  } finally {
+    clearTimeout(deadline);
+  }
   if (res.statusCode !== 200) {
     const text = await res.body.text();
     throw new Error(`${target.name}: watch ${path}: ${res.statusCode}: ${text.slice(0, 300)}`);

@@ -11,8 +11,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { createServer, type Server } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { request, type Dispatcher } from 'undici';
-import { pooledKubeConfig } from '../operator/src/kube/client.ts';
+import { request } from 'undici';
+import { targetFor } from './http.ts';
 
 export interface PassthroughOptions {
   port: number;
@@ -22,8 +22,8 @@ export interface PassthroughOptions {
   keyPem: string;
   /** The aggregator's client CA (requestheader-client-ca-file): the only TLS clients accepted. */
   clientCAPem: string;
-  /** Admin kubeconfig of the control plane: server, CA and client certificate of every forwarded request. */
-  upstreamKubeconfig: string;
+  /** Admin kubeconfig file of the control plane: server, CA and client certificate of every forwarded request. */
+  upstreamKubeconfigPath: string;
   /** Requests whose path starts with /apis/<group> (or /openapi/v3/apis/<group>) are forwarded; others get 404. */
   group: string;
 }
@@ -78,12 +78,9 @@ export function downstreamHeaders(
 }
 
 export async function startPassthrough(options: PassthroughOptions): Promise<RunningPassthrough> {
-  const kc = pooledKubeConfig((k) => k.loadFromString(options.upstreamKubeconfig));
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('passthrough: the upstream kubeconfig has no current cluster');
-  const upstream = cluster.server.replace(/\/+$/, '');
-  // The connector's upstream pool, with the same settings: keep-alive HTTP/1.1, 32 connections.
-  const dispatcher: Dispatcher = await kc.dispatcher();
+  // Keep-alive HTTP/1.1 like the connector's upstream pool, but without a cap on connections: a watch holds one
+  // for as long as it runs.
+  const { server: upstream, dispatcher } = await targetFor('control-plane', options.upstreamKubeconfigPath);
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
@@ -157,7 +154,7 @@ export async function startPassthrough(options: PassthroughOptions): Promise<Run
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
-      await kc.close();
+      await dispatcher.close();
     },
   };
 }
@@ -205,7 +202,7 @@ async function main(argv: string[]): Promise<void> {
     certPem: readFileSync(required('cert-file'), 'utf8'),
     keyPem: readFileSync(required('key-file'), 'utf8'),
     clientCAPem: readFileSync(required('client-ca-file'), 'utf8'),
-    upstreamKubeconfig: readFileSync(required('kubeconfig'), 'utf8'),
+    upstreamKubeconfigPath: required('kubeconfig'),
     group: required('group'),
   });
   process.stdout.write(`passthrough serving on ${running.port}\n`);

@@ -229,7 +229,7 @@ function footprintSection(result: BenchResult): string {
     return [
       [
         path,
-        String(l.watches),
+        l.shortfall ? `${l.watches} (${l.watchesRequested} asked)` : String(l.watches),
         String(l.requests),
         `${l.eventsDelivered} / ${l.eventsExpected}`,
         fmt(l.seconds, 1),
@@ -265,6 +265,16 @@ function footprintSection(result: BenchResult): string {
       ],
       loadRows,
     ),
+    ...(['connector', 'passthrough'] as const).flatMap((path) => {
+      const short = f.load[path]?.shortfall;
+      return short
+        ? [
+            '',
+            `**${path}: only ${short.opened} of ${f.load[path]!.watchesRequested} watches opened** (${short.error}); ` +
+              `the load ran with ${f.load[path]!.watches}.`,
+          ]
+        : [];
+    }),
   ].join('\n');
 }
 

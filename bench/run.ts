@@ -65,7 +65,10 @@ export interface BenchRunOptions {
 }
 
 export async function runBench(config: BenchConfig, options: BenchRunOptions): Promise<RunResult> {
-  const log = options.log ?? ((m: string) => process.stdout.write(`[bench] ${m}\n`));
+  const t0 = performance.now();
+  const log =
+    options.log ??
+    ((m: string) => process.stdout.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0)}s] ${m}\n`));
   const startedAt = new Date();
   const loadStart = loadavg();
   const owned = !options.env;
