@@ -108,6 +108,14 @@ e2e-kind: deps ## the end-to-end suite on kind clusters with the connector from 
 	@command -v docker >/dev/null && command -v kind >/dev/null || { echo "make e2e-kind needs docker and kind on PATH" >&2; exit 1; }
 	CTP_E2E_PROVIDER=kind $(JEST) --selectProjects integration
 
+.PHONY: bench
+bench: deps tools ## benchmark on local clusters (~15-20 min): writes bench/results/<date>.{json,md,svg}; BENCH_FLAGS=--help
+	$(NODE) bench/run.ts $(BENCH_FLAGS)
+
+.PHONY: bench-smoke
+bench-smoke: deps tools ## the benchmark with tiny counts on its own clusters (make test runs it as e2e/bench-smoke.test.ts)
+	out=$$(mktemp -d) && $(NODE) bench/run.ts --smoke --out "$$out" && rm -rf "$$out"
+
 .PHONY: dev
 dev: deps tools ## run an app cluster and a control-plane cluster locally until Ctrl-C
 	$(NODE) e2e/cli.ts dev --dir $(DEV_DIR)

@@ -89,13 +89,15 @@ export function impersonatingKubeconfig(cluster: KubectlTarget & { dir: string }
   return path;
 }
 
-/** `ctp-connector operator` as its own process, with the operator ServiceAccount's rights. */
-export function spawnOperatorProcess(
+/** The entry point of every connector process: `node <mainScript> operator|proxy ...`. */
+export const mainScript = join(repoRoot, 'operator', 'src', 'main.ts');
+
+/** Arguments of `ctp-connector operator` with the operator ServiceAccount's rights (after the script). */
+export function operatorProcessArgs(
   app: KubectlTarget & { dir: string },
-  options: { leaderElect: boolean; localProxyPort: number },
-): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [
-    join(repoRoot, 'operator', 'src', 'main.ts'),
+  options: { leaderElect: boolean; localProxyPort: number; logLevel?: string },
+): string[] {
+  return [
     'operator',
     `--kubeconfig=${impersonatingKubeconfig(app, operatorServiceAccount)}`,
     `--namespace=${operatorNamespace}`,
@@ -103,9 +105,21 @@ export function spawnOperatorProcess(
     '--metrics-bind-address=0',
     '--health-probe-bind-address=0',
     `--local-proxy-port=${options.localProxyPort}`,
-    '--log-level=info',
-  ]);
+    `--log-level=${options.logLevel ?? 'info'}`,
+  ];
 }
+
+/** `ctp-connector operator` as its own process, with the operator ServiceAccount's rights. */
+export function spawnOperatorProcess(
+  app: KubectlTarget & { dir: string },
+  options: { leaderElect: boolean; localProxyPort: number },
+): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [mainScript, ...operatorProcessArgs(app, options)]);
+}
+
+/** The user a connection's proxy acts as: its ServiceAccount. */
+export const proxyServiceAccount = (connection: string): string =>
+  `system:serviceaccount:${operatorNamespace}:${ownedNames(connection).proxy}`;
 
 /** The operator in this process, with the operator ServiceAccount's rights. */
 export function startTestOperator(
@@ -132,10 +146,7 @@ export function startTestProxy(
   log: Logger = createLogger({ level: 'silent' }),
   options: { metricsAddress?: string; reusePort?: boolean } = {},
 ): Promise<RunningProxy> {
-  const kubeconfig = impersonatingKubeconfig(
-    app,
-    `system:serviceaccount:${operatorNamespace}:${ownedNames(connection).proxy}`,
-  );
+  const kubeconfig = impersonatingKubeconfig(app, proxyServiceAccount(connection));
   return startProxy({
     app: kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(kubeconfig))),
     connection,

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { createWorkQueue, exponentialBackoff } from './workqueue.ts';
 
 describe('work queue', () => {
@@ -48,6 +48,23 @@ describe('work queue', () => {
     const waited = performance.now() - start;
     expect(waited).toBeGreaterThanOrEqual(15);
     expect(waited).toBeLessThan(190);
+  });
+
+  it('waits out delays longer than a Node timer can hold (a serving certificate renewed in 60 days)', () => {
+    jest.useFakeTimers();
+    try {
+      const q = createWorkQueue();
+      const sixtyDays = 60 * 24 * 3600 * 1000;
+      q.addAfter('a', sixtyDays);
+      jest.advanceTimersByTime(1_000);
+      expect(q.len()).toBe(0);
+      jest.advanceTimersByTime(2 ** 31);
+      expect(q.len()).toBe(0);
+      jest.advanceTimersByTime(sixtyDays - 2 ** 31 - 1_000);
+      expect(q.len()).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('backs off exponentially per key and forgets on success', () => {

@@ -50,6 +50,8 @@ export interface WorkQueue {
   readonly shuttingDown: boolean;
 }
 
+const maxTimerMs = 2 ** 31 - 1;
+
 const noObserver: QueueObserver = { depth() {}, added() {}, retried() {}, waited() {} };
 
 export function createWorkQueue(
@@ -88,6 +90,20 @@ export function createWorkQueue(
     push(key);
   };
 
+  // Node fires a timer of more than 2^31-1 ms (24.8 days) after 1 ms: longer delays wait in steps.
+  const arm = (key: string, at: number) => {
+    const timer = setTimeout(
+      () => {
+        if (Date.now() < at) return arm(key, at);
+        timers.delete(key);
+        add(key);
+      },
+      Math.min(at - Date.now(), maxTimerMs),
+    );
+    timer.unref();
+    timers.set(key, { at, timer });
+  };
+
   const addAfter = (key: string, delayMs: number) => {
     if (shuttingDown) return;
     if (delayMs <= 0) return add(key);
@@ -95,12 +111,7 @@ export function createWorkQueue(
     const existing = timers.get(key);
     if (existing && existing.at <= at) return; // an earlier wake-up is already planned
     if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
-      timers.delete(key);
-      add(key);
-    }, delayMs);
-    timer.unref();
-    timers.set(key, { at, timer });
+    arm(key, at);
   };
 
   return {

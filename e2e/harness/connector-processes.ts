@@ -1,0 +1,75 @@
+// The operator and a proxy as managed processes of an environment (own process group, output in a log file,
+// recorded for the watchdog): what the benchmark measures, since only a process of its own has an RSS and CPU time
+// that /proc can report apart from the load generator's.
+import { join } from 'node:path';
+import {
+  impersonatingKubeconfig,
+  mainScript,
+  operatorNamespace,
+  operatorProcessArgs,
+  proxyServiceAccount,
+} from './connector.ts';
+import type { KubectlTarget } from './kubectl.ts';
+import { startProcess, type ManagedProcess } from './processes.ts';
+
+export interface ProcessPlace {
+  /** Directory for the log file. */
+  dir: string;
+  /** The environment's pid file (see environment.ts), so the watchdog ends the process with the clusters. */
+  pidFile: string;
+  /** Node flags before the script, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/x"]. */
+  nodeOptions?: string[];
+}
+
+/** `ctp-connector operator` (no leader election) serving every connection's proxy on `localProxyPort`. */
+export function startOperatorProcess(
+  app: KubectlTarget & { dir: string },
+  place: ProcessPlace & { name: string; localProxyPort: number; logLevel?: string },
+): ManagedProcess {
+  return startNode(
+    place,
+    place.name,
+    operatorProcessArgs(app, {
+      leaderElect: false,
+      localProxyPort: place.localProxyPort,
+      logLevel: place.logLevel,
+    }),
+  );
+}
+
+/** `ctp-connector proxy` of one connection on loopback `port`, with its ServiceAccount's rights. */
+export function startProxyProcess(
+  app: KubectlTarget & { dir: string },
+  place: ProcessPlace & { name: string; connection: string; port: number; logLevel?: string },
+): ManagedProcess {
+  return startNode(place, place.name, [
+    'proxy',
+    `--kubeconfig=${impersonatingKubeconfig(app, proxyServiceAccount(place.connection))}`,
+    `--connection=${place.connection}`,
+    `--namespace=${operatorNamespace}`,
+    `--port=${place.port}`,
+    '--host=127.0.0.1',
+    '--metrics-bind-address=0',
+    `--log-level=${place.logLevel ?? 'info'}`,
+  ]);
+}
+
+/** Any Node script as a managed process. */
+export function startNodeScript(
+  place: ProcessPlace,
+  name: string,
+  script: string,
+  args: string[],
+): ManagedProcess {
+  return startProcess({
+    name,
+    command: process.execPath,
+    args: [...(place.nodeOptions ?? []), script, ...args],
+    logFile: join(place.dir, `${name}.log`),
+    pidFile: place.pidFile,
+  });
+}
+
+function startNode(place: ProcessPlace, name: string, args: string[]): ManagedProcess {
+  return startNodeScript(place, name, mainScript, args);
+}
