@@ -28,7 +28,11 @@ export default {
   // Integration tests start clusters and wait for controllers; unit tests finish far below this.
   testTimeout: 120_000,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/operator/**/*.test.ts', '<rootDir>/bench/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/operator/**/*.test.ts', '<rootDir>/bench/**/*.test.ts'],
+    },
     {
       ...common,
       displayName: 'integration',

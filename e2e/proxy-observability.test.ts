@@ -122,4 +122,38 @@ describe('proxy: metrics and request logs', () => {
       await client.close();
     }
   });
+
+  it('keeps answering while more watches are open than its upstream request pool holds connections', async () => {
+    // Three clients with 16 watches each, so that no client-side pool is what limits them.
+    const clients = [1, 2, 3].map(() =>
+      kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath))),
+    );
+    const metricsURL = `http://${connection.proxy.metricsAddress}/metrics`;
+    const openWatches = async () =>
+      sample(await (await fetch(metricsURL)).text(), 'ctp_connector_proxy_watches', {
+        resource: 'kubernetesclusters',
+      });
+    const before = await openWatches();
+    const watches: Awaited<ReturnType<typeof collectWatch<Claim>>>[] = [];
+    try {
+      // Each watch holds one upstream connection for its lifetime; 48 is more than the 32 of the request pool.
+      for (let i = 0; i < 48; i++) watches.push(await collectWatch<Claim>(clients[i % 3]!, claims, {}));
+      expect(await openWatches()).toBe(before + 48);
+      await kubectlOk(app, ['apply', '-f', '-'], JSON.stringify(claimManifest({ name: 'd', namespace: ns })));
+      const got = JSON.parse(
+        await kubectlOk(app, ['-n', ns, 'get', 'kubernetesclusters', 'd', '-o', 'json']),
+      ) as Claim;
+      expect(got.metadata.name).toBe('d');
+      // ... and every watch delivers the new claim.
+      await Promise.all(
+        watches.map((w) =>
+          w.until((e) => e.type === 'ADDED' && e.object.metadata.name === 'd', 'claim d', 20_000),
+        ),
+      );
+    } finally {
+      for (const w of watches) w.stop();
+      await Promise.all(watches.map((w) => w.ended));
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
 });

@@ -15,13 +15,24 @@ const readablePart = 46;
 
 /** The control-plane name of app-cluster claim `namespace/name` of cluster `clusterID`. */
 export function controlPlaneName(name: string, namespace: string, clusterID: string): string {
+  const key = `${name}\0${namespace}\0${clusterID}`; // unambiguous, unlike the hash input
+  const known = names.get(key);
+  if (known !== undefined) return known;
   const hash = createHash('sha256')
     .update(`${name}-x-${namespace}-x-${clusterID}`)
     .digest('hex')
     .slice(0, 16);
   const readable = name.slice(0, readablePart).replace(/[-.]+$/, '');
-  return `${readable}-${hash}`;
+  const mapped = `${readable}-${hash}`;
+  if (names.size >= maxRememberedNames) names.clear();
+  names.set(key, mapped);
+  return mapped;
 }
+
+// The proxy checks the name of every cached claim it looks at (thousands per list while it decides whether an
+// app namespace is empty); hashing each time was its largest CPU cost. Bounded, and the result is the same.
+const maxRememberedNames = 100_000;
+const names = new Map<string, string>();
 
 /** Label values: at most 63 characters, alphanumeric at both ends; longer values are represented by a hash. */
 export function labelValue(value: string): string {

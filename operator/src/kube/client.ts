@@ -44,44 +44,58 @@ export const isForbidden = (err: unknown): boolean => err instanceof KubeApiErro
  */
 export class PooledKubeConfig extends KubeConfig {
   private pool: Promise<Agent> | undefined;
+  private streams: Promise<Agent> | undefined;
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
     context.setDispatcher(await this.dispatcher());
   }
 
+  /** Short requests: a bounded pool, so a burst queues instead of opening hundreds of connections. */
   dispatcher(): Promise<Agent> {
-    this.pool ??= (async () => {
-      const tls: {
-        ca?: string | Buffer | (string | Buffer)[];
-        cert?: string | Buffer | (string | Buffer)[];
-        key?: string | Buffer | (string | Buffer)[];
-        servername?: string;
-        rejectUnauthorized?: boolean;
-      } = {};
-      await super.applyToHTTPSOptions(tls);
-      return new Agent({
-        allowH2: false,
-        connections: 32,
-        keepAliveTimeout: 30_000,
-        headersTimeout: 60_000,
-        bodyTimeout: 0, // watches stream for minutes; callers bound their own requests
-        connect: {
-          ca: tls.ca,
-          cert: tls.cert,
-          key: tls.key,
-          servername: tls.servername,
-          rejectUnauthorized: tls.rejectUnauthorized ?? true,
-        },
-      });
-    })();
+    this.pool ??= this.agent(32);
     return this.pool;
   }
 
+  /**
+   * Watches: each holds its connection for minutes, so they get their own pool without a bound; in the shared
+   * one, 32 open watches would leave every other request waiting.
+   */
+  streamDispatcher(): Promise<Agent> {
+    this.streams ??= this.agent(null);
+    return this.streams;
+  }
+
+  private async agent(connections: number | null): Promise<Agent> {
+    const tls: {
+      ca?: string | Buffer | (string | Buffer)[];
+      cert?: string | Buffer | (string | Buffer)[];
+      key?: string | Buffer | (string | Buffer)[];
+      servername?: string;
+      rejectUnauthorized?: boolean;
+    } = {};
+    await super.applyToHTTPSOptions(tls);
+    return new Agent({
+      allowH2: false,
+      connections,
+      keepAliveTimeout: 30_000,
+      headersTimeout: 60_000,
+      bodyTimeout: 0, // watches stream for minutes; callers bound their own requests
+      connect: {
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+        servername: tls.servername,
+        rejectUnauthorized: tls.rejectUnauthorized ?? true,
+      },
+    });
+  }
+
   async close(): Promise<void> {
-    const pool = this.pool;
+    const pools = [this.pool, this.streams];
     this.pool = undefined;
-    await (await pool)?.close();
+    this.streams = undefined;
+    await Promise.all(pools.map(async (pool) => (await pool)?.close()));
   }
 }
 
@@ -132,12 +146,15 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
     path: string,
     options: RequestOptions,
     signal: AbortSignal | undefined,
+    streaming = false,
   ) => {
     const url = new URL(server + path);
     for (const [k, v] of Object.entries(options.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
     const context = new RequestContext(url.toString(), method);
     await kc.applySecurityAuthentication(context);
+    const dispatcher =
+      streaming && kc instanceof PooledKubeConfig ? await kc.streamDispatcher() : context.getDispatcher();
     const headers: Record<string, string> = {
       ...context.getHeaders(),
       accept: 'application/json',
@@ -155,7 +172,7 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
     for (let attempt = 1; ; attempt++) {
       let res;
       try {
-        res = await request(url, { method, headers, body, signal, dispatcher: context.getDispatcher() });
+        res = await request(url, { method, headers, body, signal, dispatcher });
       } catch (err) {
         throw new Error(`${method} ${pathForErrors}: ${describeNetworkError(err)}`, { cause: err });
       }
@@ -185,7 +202,7 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
       return (text.length > 0 ? JSON.parse(text) : undefined) as T;
     },
     async stream(method: HttpMethod, path: string, options: RequestOptions = {}) {
-      const res = await send(method, path, options, options.signal);
+      const res = await send(method, path, options, options.signal, true);
       return { headers: res.headers, body: res.body };
     },
   };

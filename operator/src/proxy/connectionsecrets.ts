@@ -46,6 +46,25 @@ export function appSecret(
   };
 }
 
+/**
+ * What a pass writes: the wanted copies that differ from what was last applied (by fingerprint), and whether
+ * stray copies may exist (something applied before is no longer wanted). Pure.
+ */
+export function planCopies(
+  wanted: ReadonlyMap<string, Secret>,
+  applied: ReadonlyMap<string, string>,
+): { writes: { key: string; copy: Secret; fingerprint: string }[]; strays: boolean } {
+  const writes = [];
+  for (const [key, copy] of wanted) {
+    const fingerprint = JSON.stringify(copy);
+    if (applied.get(key) !== fingerprint) writes.push({ key, copy, fingerprint });
+  }
+  return { writes, strays: [...applied.keys()].some((key) => !wanted.has(key)) };
+}
+
+/** Every copy rewritten and strays (copies edited or deleted by hand, left from a crash) removed this often. */
+const resyncMs = 10 * 60_000;
+
 export function startConnectionSecretSync(options: {
   app: KubeClient;
   controlPlane: KubeClient;
@@ -65,13 +84,14 @@ export function startConnectionSecretSync(options: {
     onEvent: enqueue,
   });
 
-  // One pass compares everything: connection Secrets are few, and a full pass is simple to get right.
-  const sync = async () => {
+  const wantedCopies = () => {
     const wanted = new Map<string, Secret>();
     for (const claim of claims.all()) {
-      const origin = originOf(claim, scope);
+      // Checked first: most claims have no connection Secret, and a pass runs after every claim event.
       const secretName = claim.metadata.annotations?.[connectionSecretAnnotation];
-      if (!origin || !secretName) continue;
+      if (!secretName) continue;
+      const origin = originOf(claim, scope);
+      if (!origin) continue;
       const source = secrets.get(
         controlPlaneName(secretName, origin.namespace, scope.clusterID),
         scope.targetNamespace,
@@ -84,7 +104,22 @@ export function startConnectionSecretSync(options: {
       );
       wanted.set(`${origin.namespace}/${secretName}`, copy);
     }
-    for (const copy of wanted.values()) await apply(app, copy);
+    return wanted;
+  };
+
+  // Copies are only removed after both caches hold their first lists, never from a half-filled view.
+  let ready = false;
+  let applied = new Map<string, string>();
+  let resyncDue = true;
+  const sync = async () => {
+    if (!ready) return;
+    const wanted = wantedCopies();
+    const plan = planCopies(wanted, applied);
+    for (const { key, copy, fingerprint } of plan.writes) {
+      await apply(app, copy);
+      applied.set(key, fingerprint);
+    }
+    if (!plan.strays && !resyncDue) return;
     const copies = await app.request<{ items: Secret[] }>('GET', '/api/v1/secrets', {
       query: { labelSelector: `${copiedFromLabel},${deliveredByLabel}=${catalog.connection}` },
     });
@@ -92,7 +127,15 @@ export function startConnectionSecretSync(options: {
       if (!wanted.has(`${existing.metadata.namespace}/${existing.metadata.name}`))
         await remove(app, existing);
     }
+    for (const key of applied.keys()) if (!wanted.has(key)) applied.delete(key);
+    resyncDue = false;
   };
+  const resync = setInterval(() => {
+    applied = new Map();
+    resyncDue = true;
+    enqueue();
+  }, resyncMs);
+  resync.unref();
 
   const worker = (async () => {
     for (;;) {
@@ -110,10 +153,13 @@ export function startConnectionSecretSync(options: {
     }
   })();
 
-  // Copies are only removed after both caches hold their first lists, never from a half-filled view.
-  void Promise.all([secrets.start(), claims.synced]).then(enqueue);
+  void Promise.all([secrets.start(), claims.synced]).then(() => {
+    ready = true;
+    enqueue();
+  });
   return {
     async stop() {
+      clearInterval(resync);
       queue.shutDown();
       await worker;
       await secrets.stop();

@@ -77,22 +77,18 @@ export async function forward(
     );
   }
 
-  const view = ctx.claims?.view(info.group, info.version, info.resource);
+  // Taken only where it can answer: a view copies every cached claim of the resource.
+  const cached = (...verbs: string[]) =>
+    verbs.includes(info.verb) ? ctx.claims?.view(info.group, info.version, info.resource) : undefined;
   if (ctx.claims && !ctx.claims.available()) {
     // Reads come from the cache (so does deleting nothing: namespace deletion); other writes fail at once.
-    const answer =
-      view && (info.verb === 'get' || info.verb === 'list' || info.verb === 'deletecollection')
-        ? answerFromCache(info, query, req.headers.accept, view, scope, resource)
-        : undefined;
+    const view = cached('get', 'list', 'deletecollection');
+    const answer = view && answerFromCache(info, query, req.headers.accept, view, scope, resource);
     if (answer) return json(res, answer.code, answer.body);
     return unavailable(res, 'the control plane is unreachable; retry shortly');
   }
-  if (
-    view &&
-    info.namespace &&
-    (info.verb === 'list' || info.verb === 'deletecollection') &&
-    namespaceIsEmpty(view, scope, info.namespace)
-  ) {
+  const view = info.namespace ? cached('list', 'deletecollection') : undefined;
+  if (view && info.namespace && namespaceIsEmpty(view, scope, info.namespace)) {
     const answer = answerFromCache(info, query, req.headers.accept, view, scope, resource);
     if (answer) return json(res, answer.code, answer.body);
   }
@@ -234,10 +230,8 @@ export async function forward(
     observeUpstream(err instanceof KubeApiError ? err.code : 0);
     if (!(err instanceof KubeApiError)) {
       ctx.claims?.unreachable(describeNetworkError(err));
-      const answer =
-        view && (info.verb === 'get' || info.verb === 'list')
-          ? answerFromCache(info, query, req.headers.accept, view, scope, resource)
-          : undefined;
+      const view = cached('get', 'list');
+      const answer = view && answerFromCache(info, query, req.headers.accept, view, scope, resource);
       if (answer) return json(res, answer.code, answer.body);
     } else ctx.claims?.reached();
     if (err instanceof KubeApiError) {

@@ -7,7 +7,7 @@ import type { ClaimView } from './claimcache.ts';
 import type { ResourceRequest } from './requestinfo.ts';
 import { negotiateRepresentation, renderList, renderObject } from './representation.ts';
 import { matchesLabels, parseLabelSelector } from './selectors.ts';
-import { fromControlPlane, type Scope } from './translate.ts';
+import { fromControlPlane, originOf, type Scope } from './translate.ts';
 
 export interface LocalAnswer {
   code: number;
@@ -20,7 +20,7 @@ type Obj = Record<string, unknown> & {
 
 /** Whether the cache knows of no claim of this resource in the app namespace. */
 export function namespaceIsEmpty(view: ClaimView, scope: Scope, namespace: string): boolean {
-  return !view.items.some((claim) => fromControlPlane(claim, scope)?.metadata?.namespace === namespace);
+  return !view.items.some((claim) => originOf(claim, scope)?.namespace === namespace);
 }
 
 /**

@@ -3,7 +3,9 @@
 // so a client never sees the control plane's names and can never forge the connector's metadata. Pure.
 import {
   appNameAnnotation,
+  clusterIDLabel,
   connectorLabels,
+  labelValue,
   controlPlaneName,
   originLabels,
   type ClaimOrigin,
@@ -90,12 +92,7 @@ export function originOf(obj: Obj, scope: Scope): { namespace: string; name: str
   const name = obj.metadata?.annotations?.[appNameAnnotation];
   const namespace = labels['connect.ctp.dev/app-namespace'];
   if (!name || !namespace) return undefined;
-  if (
-    labels['connect.ctp.dev/cluster-id'] !==
-    originLabels({ clusterID: scope.clusterID, namespace, name })['connect.ctp.dev/cluster-id']
-  ) {
-    return undefined;
-  }
+  if (labels[clusterIDLabel] !== labelValue(scope.clusterID)) return undefined;
   // The stored name must be the one this cluster would give it: labels alone could be copied by anyone.
   if (obj.metadata?.name !== controlPlaneName(name, namespace, scope.clusterID)) return undefined;
   return { namespace, name };
