@@ -7,7 +7,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { originSelector } from '../claims/identity.ts';
 import type { Catalog } from '../catalog/catalog.ts';
-import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
+import { supervisedInformer, type InformerEvent, type SupervisedInformer } from '../controller/informer.ts';
 import type { KubeClient } from '../kube/client.ts';
 
 export type CachedClaim = KubernetesObject & {
@@ -27,8 +27,8 @@ export interface ClaimCache {
   view(group: string, version: string, plural: string): ClaimView | undefined;
   /** Every cached claim of every resource. */
   all(): CachedClaim[];
-  /** Called (without arguments) after every change; for consumers that recompute from all(). */
-  onChange(listener: () => void): void;
+  /** Called with every claim event, and after every (re)list of a resource, when events may have been missed. */
+  onChange(listener: (change: ClaimChange) => void): void;
   available(): boolean;
   /** A forwarded request could not reach the control plane. */
   unreachable(reason: string): void;
@@ -36,6 +36,8 @@ export interface ClaimCache {
   reached(): void;
   stop(): Promise<void>;
 }
+
+export type ClaimChange = { event: InformerEvent; claim: CachedClaim } | { event: 'listed' };
 
 export interface ClaimCacheOptions {
   controlPlane: KubeClient;
@@ -46,8 +48,8 @@ export interface ClaimCacheOptions {
 
 export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
   const { controlPlane, catalog, log } = options;
-  const listeners: (() => void)[] = [];
-  const changed = () => listeners.forEach((l) => l());
+  const listeners: ((change: ClaimChange) => void)[] = [];
+  const changed = (change: ClaimChange) => listeners.forEach((l) => l(change));
   let available = true;
   const setAvailable = (value: boolean, reason?: string) => {
     if (value === available) return;
@@ -71,13 +73,14 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
         log: log.child({ watch: r.plural }),
         // Retry soon: while this fails the proxy refuses writes, and a successful list ends that.
         maxBackoffMs: 5_000,
-        onEvent: (_event, obj) => {
-          if (obj.metadata.resourceVersion) entry.resourceVersion = obj.metadata.resourceVersion;
-          changed();
+        onEvent: (event, claim) => {
+          if (claim.metadata.resourceVersion) entry.resourceVersion = claim.metadata.resourceVersion;
+          changed({ event, claim });
         },
         onListed: (resourceVersion) => {
           if (resourceVersion) entry.resourceVersion = resourceVersion;
           setAvailable(true);
+          changed({ event: 'listed' });
         },
         onError: (err) => {
           // An HTTP answer (403, 410, ...) means the control plane is there; anything else means it is not.

@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { appSecret, copiedFromLabel, planCopies } from './connectionsecrets.ts';
+import { controlPlaneName } from '../claims/identity.ts';
+import type { CachedClaim } from './claimcache.ts';
+import { appSecret, copiedFromLabel, copyFingerprint, wantedCopyOf } from './connectionsecrets.ts';
+import { connectionSecretAnnotation, toControlPlane } from './translate.ts';
 
 describe('appSecret', () => {
   it('copies type and data under the original name, without the source metadata', () => {
@@ -49,42 +52,67 @@ describe('appSecret', () => {
   });
 });
 
-describe('planCopies', () => {
-  const copy = (name: string, value: string) =>
-    appSecret({ namespace: 'default', name, kind: 'KubernetesCluster', connection: 'main' }, `${name}-conn`, {
+describe('wantedCopyOf', () => {
+  const scope = { clusterID: 'c1', targetNamespace: 'team-1' };
+  const stored = (secretName: string | undefined, clusterID = 'c1') =>
+    toControlPlane(
+      {
+        apiVersion: 'platform.example.org/v1alpha1',
+        kind: 'KubernetesCluster',
+        metadata: { name: 'db', annotations: { [connectionSecretAnnotation]: 'forged' } },
+        spec: secretName ? { writeConnectionSecretToRef: { name: secretName } } : {},
+      },
+      { ...scope, clusterID },
+      { namespace: 'shop', name: 'db' },
+    ) as CachedClaim;
+
+  it('names the copy by app namespace and Secret name, and its source by the mapped name', () => {
+    expect(wantedCopyOf(stored('db-conn'), scope)).toEqual({
+      key: 'shop/db-conn',
+      secretName: 'db-conn',
+      source: controlPlaneName('db-conn', 'shop', 'c1'),
+      origin: { namespace: 'shop', name: 'db' },
+      kind: 'KubernetesCluster',
+    });
+  });
+
+  it('wants nothing for a claim without a connection Secret, or of another cluster', () => {
+    expect(wantedCopyOf(stored(undefined), scope)).toBeUndefined();
+    expect(wantedCopyOf(stored('db-conn', 'c2'), scope)).toBeUndefined();
+  });
+});
+
+describe('copyFingerprint', () => {
+  const copy = (data: Record<string, string>) =>
+    appSecret({ namespace: 'shop', name: 'db', kind: 'KubernetesCluster', connection: 'main' }, 'db-conn', {
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: { name: 'm' },
-      data: { value },
+      data,
     });
 
-  it('writes every wanted copy the first time, and nothing when nothing changed', () => {
-    const wanted = new Map([
-      ['default/a-conn', copy('a', 'MQ==')],
-      ['default/b-conn', copy('b', 'Mg==')],
-    ]);
-    const first = planCopies(wanted, new Map());
-    expect(first.writes.map((w) => w.key)).toEqual(['default/a-conn', 'default/b-conn']);
-    expect(first.strays).toBe(false);
-    const applied = new Map(first.writes.map((w) => [w.key, w.fingerprint]));
-    expect(planCopies(wanted, applied)).toEqual({ writes: [], strays: false });
+  it('is the same for the copy as the app cluster returns it (server metadata, other labels, key order)', () => {
+    const wanted = copy({ a: 'MQ==', b: 'Mg==' });
+    const live = {
+      ...copy({ b: 'Mg==', a: 'MQ==' }),
+      metadata: {
+        ...wanted.metadata,
+        uid: 'u',
+        resourceVersion: '7',
+        labels: { ...wanted.metadata.labels, team: 'x' },
+      },
+    };
+    expect(copyFingerprint(live)).toBe(copyFingerprint(wanted));
   });
 
-  it('writes only the copy whose data changed', () => {
-    const before = new Map([
-      ['default/a-conn', copy('a', 'MQ==')],
-      ['default/b-conn', copy('b', 'Mg==')],
-    ]);
-    const applied = new Map(planCopies(before, new Map()).writes.map((w) => [w.key, w.fingerprint]));
-    const after = new Map([...before, ['default/b-conn', copy('b', 'Mw==')]]);
-    const plan = planCopies(after, applied);
-    expect(plan.writes.map((w) => [w.key, w.copy.data])).toEqual([['default/b-conn', { value: 'Mw==' }]]);
-    expect(plan.strays).toBe(false);
-  });
-
-  it('reports strays when a copy applied before is no longer wanted', () => {
-    const before = new Map([['default/a-conn', copy('a', 'MQ==')]]);
-    const applied = new Map(planCopies(before, new Map()).writes.map((w) => [w.key, w.fingerprint]));
-    expect(planCopies(new Map(), applied)).toEqual({ writes: [], strays: true });
+  it('differs when data, type or one of the connector labels differ', () => {
+    const wanted = copy({ a: 'MQ==' });
+    expect(copyFingerprint(copy({ a: 'Mg==' }))).not.toBe(copyFingerprint(wanted));
+    expect(copyFingerprint({ ...wanted, type: 'Opaque' })).not.toBe(copyFingerprint(wanted));
+    const relabelled = {
+      ...wanted,
+      metadata: { ...wanted.metadata, labels: { [copiedFromLabel]: 'other' } },
+    };
+    expect(copyFingerprint(relabelled)).not.toBe(copyFingerprint(wanted));
   });
 });

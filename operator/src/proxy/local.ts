@@ -2,12 +2,13 @@
 // unreachable, and lists or deletecollections in app namespaces that hold no claims (the namespace controller asks
 // every namespaced API of the cluster on every namespace deletion; those must never wait for the control plane).
 // Pure: the cache's view in, the response out.
+import { appNamespaceLabel, clusterIDLabel, labelValue } from '../claims/identity.ts';
 import type { ServedResource } from '../connection/discovery.ts';
 import type { ClaimView } from './claimcache.ts';
 import type { ResourceRequest } from './requestinfo.ts';
 import { negotiateRepresentation, renderList, renderObject } from './representation.ts';
 import { matchesLabels, parseLabelSelector } from './selectors.ts';
-import { fromControlPlane, originOf, type Scope } from './translate.ts';
+import { fromControlPlane, type Scope } from './translate.ts';
 
 export interface LocalAnswer {
   code: number;
@@ -18,9 +19,17 @@ type Obj = Record<string, unknown> & {
   metadata?: Record<string, unknown> & { name?: string; namespace?: string };
 };
 
-/** Whether the cache knows of no claim of this resource in the app namespace. */
+/**
+ * Whether the cache knows of no claim of this resource in the app namespace. By labels only, without checking each
+ * stored name (thousands per list): a forged label can only make a namespace look non-empty, and then the control
+ * plane answers.
+ */
 export function namespaceIsEmpty(view: ClaimView, scope: Scope, namespace: string): boolean {
-  return !view.items.some((claim) => originOf(claim, scope)?.namespace === namespace);
+  const cluster = labelValue(scope.clusterID);
+  return !view.items.some((claim) => {
+    const labels = claim.metadata.labels;
+    return labels?.[appNamespaceLabel] === namespace && labels[clusterIDLabel] === cluster;
+  });
 }
 
 /**
