@@ -7,6 +7,7 @@ import { controlPlaneName } from '../operator/src/claims/identity.ts';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
 import { operatorNamespace, prepareConnector } from './harness/connector.ts';
+import { claimManifest } from './harness/claims.ts';
 import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
 import { fixturesDir } from './harness/fixtures.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
@@ -99,6 +100,65 @@ describe('proxy: claims through the aggregation layer', () => {
     expect(stored.trim().split('\n')).toHaveLength(2);
     const empty = await kubectlOk(app, ['-n', 'kube-system', 'get', 'kubernetesclusters', '-o', 'name']);
     expect(empty.trim()).toBe('');
+  });
+
+  it('never lets a write by name reach a claim of another namespace whose control-plane name collides', async () => {
+    // The hash input joins name and namespace with "-x-": these two map to one control-plane name.
+    const long = 'l'.repeat(50);
+    const owner = { name: `${long}-x-a`, namespace: 'b' };
+    const intruder = { name: long, namespace: 'a-x-b' };
+    const mapped = controlPlaneName(owner.name, owner.namespace, clusterID);
+    expect(controlPlaneName(intruder.name, intruder.namespace, clusterID)).toBe(mapped);
+    for (const ns of [owner.namespace, intruder.namespace]) await kubectl(app, ['create', 'namespace', ns]);
+    await kubectlOk(app, ['apply', '-f', '-'], JSON.stringify(claimManifest({ ...owner, id: 'owner' })));
+    const storedBefore = await kubectlOk(cp, [
+      '-n',
+      target,
+      'get',
+      'kubernetesclusters',
+      mapped,
+      '-o',
+      'json',
+    ]);
+    // The proxy's claim cache must hold the owner before the intruder writes (it does within milliseconds).
+    await waitFor(
+      async () =>
+        (await kubectl(app, ['-n', owner.namespace, 'get', 'kubernetesclusters', owner.name])).code === 0 ||
+        undefined,
+      { what: 'the owner claim readable through the proxy', timeoutMs: 10_000 },
+    );
+
+    const intrude = claimManifest({ ...intruder, id: 'intruder' });
+    const applied = await kubectl(app, ['apply', '--server-side', '-f', '-'], JSON.stringify(intrude));
+    expect(applied.code).not.toBe(0);
+    expect(applied.stderr).toContain('its control-plane name is taken by a claim of another namespace');
+    const patched = await kubectl(app, [
+      ...['-n', intruder.namespace, 'patch', 'kubernetesclusters', intruder.name],
+      ...['--type', 'merge', '-p', '{"spec":{"id":"intruder"}}'],
+    ]);
+    expect(patched.stderr).toContain(`"${intruder.name}" not found`);
+    const deleted = await kubectl(app, [
+      '-n',
+      intruder.namespace,
+      'delete',
+      'kubernetesclusters',
+      intruder.name,
+    ]);
+    expect(deleted.stderr).toContain(`"${intruder.name}" not found`);
+    const created = await kubectl(app, ['create', '-f', '-'], JSON.stringify(intrude));
+    expect(created.stderr).toContain('AlreadyExists');
+
+    const storedAfter = await kubectlOk(cp, [
+      '-n',
+      target,
+      'get',
+      'kubernetesclusters',
+      mapped,
+      '-o',
+      'json',
+    ]);
+    expect(JSON.parse(storedAfter)).toEqual(JSON.parse(storedBefore));
+    await kubectlOk(app, ['-n', owner.namespace, 'delete', 'kubernetesclusters', owner.name]);
   });
 
   it('answers a missing claim with a NotFound Status in the app namespace terms', async () => {

@@ -25,6 +25,8 @@ export interface ClaimCache {
   synced: Promise<void>;
   /** The cached claims of one resource, or undefined while it has not synced. */
   view(group: string, version: string, plural: string): ClaimView | undefined;
+  /** The cached claim stored under a control-plane name, if the resource has synced and holds it. */
+  stored(group: string, version: string, plural: string, name: string): CachedClaim | undefined;
   /** Every cached claim of every resource. */
   all(): CachedClaim[];
   /** Called with every claim event, and after every (re)list of a resource, when events may have been missed. */
@@ -99,6 +101,10 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
       const entry = resources.get(`${group}/${version}/${plural}`);
       if (!entry?.informer.synced()) return undefined;
       return { items: entry.informer.list(), resourceVersion: entry.resourceVersion };
+    },
+    stored(group, version, plural, name) {
+      const entry = resources.get(`${group}/${version}/${plural}`);
+      return entry?.informer.synced() ? entry.informer.get(name, catalog.targetNamespace) : undefined;
     },
     all: () => informers.flatMap((i) => i.list()),
     onChange: (listener) => void listeners.push(listener),

@@ -12,7 +12,13 @@ import { answerFromCache, namespaceIsEmpty } from './local.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { ResourceRequest } from './requestinfo.ts';
 import { json, status } from './respond.ts';
-import { connectionSecretAnnotation, fromControlPlane, toControlPlane, type Scope } from './translate.ts';
+import {
+  connectionSecretAnnotation,
+  fromControlPlane,
+  originOf,
+  toControlPlane,
+  type Scope,
+} from './translate.ts';
 
 export const maxBodyBytes = 3 * 1024 * 1024;
 
@@ -206,6 +212,29 @@ export async function forward(
       accept,
       namespace,
     );
+  }
+
+  if (name && namespace && (info.verb === 'update' || info.verb === 'patch' || info.verb === 'delete')) {
+    // DESIGN §3's hash input joins name, namespace and cluster with "-x-", so two long names can map to one
+    // control-plane name ("<l>-x-a" in "b", "<l>" in "a-x-b"). Writing by name must never reach the other claim:
+    // for this request it does not exist, and server-side apply cannot create it.
+    const stored = ctx.claims?.stored(
+      info.group,
+      info.version,
+      info.resource,
+      controlPlaneName(name, namespace, scope.clusterID),
+    );
+    const origin = stored && originOf(stored, scope);
+    if (stored && (origin?.namespace !== namespace || origin.name !== name)) {
+      if (contentType === 'application/apply-patch+yaml')
+        return status(
+          res,
+          409,
+          'Conflict',
+          `${resource.plural}.${info.group} "${name}" cannot be stored: its control-plane name is taken by a claim of another namespace; choose another name`,
+        );
+      return status(res, 404, 'NotFound', `${resource.plural}.${info.group} "${name}" not found`);
+    }
   }
 
   const started = performance.now();
