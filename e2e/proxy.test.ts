@@ -111,15 +111,11 @@ describe('proxy: claims through the aggregation layer', () => {
     expect(controlPlaneName(intruder.name, intruder.namespace, clusterID)).toBe(mapped);
     for (const ns of [owner.namespace, intruder.namespace]) await kubectl(app, ['create', 'namespace', ns]);
     await kubectlOk(app, ['apply', '-f', '-'], JSON.stringify(claimManifest({ ...owner, id: 'owner' })));
-    const storedBefore = await kubectlOk(cp, [
-      '-n',
-      target,
-      'get',
-      'kubernetesclusters',
-      mapped,
-      '-o',
-      'json',
-    ]);
+    const storedClaim = async () =>
+      JSON.parse(
+        await kubectlOk(cp, ['-n', target, 'get', 'kubernetesclusters', mapped, '-o', 'json']),
+      ) as Claim;
+    const storedBefore = await storedClaim();
     // The proxy's claim cache must hold the owner before the intruder writes (it does within milliseconds).
     await waitFor(
       async () =>
@@ -148,16 +144,7 @@ describe('proxy: claims through the aggregation layer', () => {
     const created = await kubectl(app, ['create', '-f', '-'], JSON.stringify(intrude));
     expect(created.stderr).toContain('AlreadyExists');
 
-    const storedAfter = await kubectlOk(cp, [
-      '-n',
-      target,
-      'get',
-      'kubernetesclusters',
-      mapped,
-      '-o',
-      'json',
-    ]);
-    expect(JSON.parse(storedAfter)).toEqual(JSON.parse(storedBefore));
+    expect(await storedClaim()).toEqual(storedBefore);
     await kubectlOk(app, ['-n', owner.namespace, 'delete', 'kubernetesclusters', owner.name]);
   });
 
