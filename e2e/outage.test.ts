@@ -71,6 +71,14 @@ describe('control-plane outage', () => {
       { timeoutMs: 60_000, what: 'the first claim through the new APIService' },
     );
     await kubectlOk(app, ['apply', '-f', '-'], claim('also-before'));
+    // Reads outlive an outage once the proxy's claim cache has listed; the metric says when (a user can check it too).
+    await waitFor(
+      async () =>
+        /^ctp_connector_proxy_claim_cache_synced 1$/m.test(
+          await (await fetch(`http://${connection.proxy.metricsAddress}/metrics`)).text(),
+        ) || undefined,
+      { timeoutMs: 30_000, what: 'the claim cache synced' },
+    );
   });
 
   afterAll(async () => {

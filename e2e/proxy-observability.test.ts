@@ -93,6 +93,7 @@ describe('proxy: metrics and request logs', () => {
         }),
       ).toBeGreaterThanOrEqual(3);
       expect(during).toMatch(/^ctp_connector_proxy_control_plane_available 1$/m);
+      expect(during).toMatch(/^ctp_connector_proxy_claim_cache_synced 1$/m);
 
       const entries = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
       const logged = entries.find((e) => e.auditID === auditID);

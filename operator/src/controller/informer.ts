@@ -15,6 +15,8 @@ export interface SupervisedInformer<T extends KubernetesObject> {
   get(name: string, namespace?: string): T | undefined;
   list(namespace?: string): ReadonlyArray<T>;
   synced(): boolean;
+  /** Restarts now, with the backoff reset, when it is waiting to restart after a failure (at most once per minBackoffMs). */
+  retryNow(): void;
 }
 
 export interface InformerOptions<T extends KubernetesObject> {
@@ -81,12 +83,17 @@ export function supervisedInformer<T extends KubernetesObject>(
     clearTimeout(restartTimer);
     const delay = backoff;
     backoff = Math.min(maxBackoff, backoff * 2);
-    restartTimer = setTimeout(() => void begin(), delay);
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      void begin();
+    }, delay);
   };
 
+  let begunAt = 0;
   const begin = async () => {
     if (stopping || running) return;
     running = true;
+    begunAt = Date.now();
     try {
       await informer.start();
     } catch (err) {
@@ -120,6 +127,14 @@ export function supervisedInformer<T extends KubernetesObject>(
     get: (name, namespace) => informer.get(name, namespace),
     list: (namespace) => informer.list(namespace),
     synced: () => listed,
+    retryNow() {
+      // At most once a second: callers may ask on every request while a list keeps failing (403).
+      if (running || stopping || !restartTimer || Date.now() - begunAt < minBackoff) return;
+      clearTimeout(restartTimer);
+      restartTimer = undefined;
+      backoff = minBackoff;
+      void begin();
+    },
   };
 }
 

@@ -110,7 +110,11 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
     onChange: (listener) => void listeners.push(listener),
     available: () => available,
     unreachable: (reason) => setAvailable(false, reason),
-    reached: () => setAvailable(true),
+    reached: () => {
+      setAvailable(true);
+      // The control plane answers: a resource still waiting out its backoff (say, RBAC granted only now) lists now.
+      for (const informer of informers) if (!informer.synced()) informer.retryNow();
+    },
     async stop() {
       listeners.length = 0;
       await Promise.all(informers.map((i) => i.stop()));

@@ -12,6 +12,8 @@ export interface ProxyMetrics {
   watchOpened(resource: string): () => void;
   /** 1 while the control plane answers, 0 while the proxy serves reads from its cache and refuses writes. */
   controlPlaneAvailable(available: boolean): void;
+  /** 1 once the claim cache holds a first list of every claim resource: only then can reads outlive an outage. */
+  claimCacheSynced(synced: boolean): void;
 }
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -50,6 +52,11 @@ export function createProxyMetrics(registry = new Registry()): ProxyMetrics {
     registers: [registry],
   });
   available.set(1);
+  const synced = new Gauge({
+    name: 'ctp_connector_proxy_claim_cache_synced',
+    help: '1 once the claim cache has listed every claim resource (reads can then be answered during an outage)',
+    registers: [registry],
+  });
   return {
     registry,
     request({ verb, resource, code }, seconds) {
@@ -69,6 +76,9 @@ export function createProxyMetrics(registry = new Registry()): ProxyMetrics {
     },
     controlPlaneAvailable(isAvailable) {
       available.set(isAvailable ? 1 : 0);
+    },
+    claimCacheSynced(isSynced) {
+      synced.set(isSynced ? 1 : 0);
     },
   };
 }

@@ -88,8 +88,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     pending = claims;
     // Without a cache, take the new one at once (each resource answers once it has synced); with one, wait for the
     // new cache to sync, or for 10 s when a resource cannot be listed yet (its RBAC is still being granted).
+    // A new cache that cannot reach the control plane at all never replaces one that can answer reads.
     const promoted = followers
-      ? Promise.race([claims.synced, new Promise((r) => setTimeout(r, 10_000).unref())])
+      ? Promise.race([
+          claims.synced,
+          new Promise((r) => setTimeout(r, 10_000).unref()).then(() =>
+            claims.available() ? undefined : claims.synced,
+          ),
+        ])
       : Promise.resolve();
     void promoted.then(() => {
       if (pending !== claims) return;
@@ -105,6 +111,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         }),
       };
       metrics.controlPlaneAvailable(claims.available());
+      metrics.claimCacheSynced(false);
+      void claims.synced.then(() => {
+        if (followers?.claims === claims) metrics.claimCacheSynced(true);
+      });
       stopFollowers(previous);
     });
   };
