@@ -19,6 +19,7 @@ import { repoRoot } from './harness/paths.ts';
 import { promqlUse, withoutGrafanaIntervals } from './harness/promql.ts';
 import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
+import { scrapeMetrics } from './harness/metrics.ts';
 
 const app = sharedCluster('app');
 const cp = sharedCluster('control-plane');
@@ -246,7 +247,7 @@ describe('monitoring on the app cluster', () => {
     // A claim list through the aggregation layer, so the proxy has answered and asked the control plane.
     await kubectlOk(app, ['get', 'kubernetesclusters', '-A']);
 
-    const operatorMetrics = await scrape(connection.operator.addresses.metrics);
+    const operatorMetrics = await scrapeMetrics(connection.operator.addresses.metrics);
     const c = 'connection="metrics-observed"';
     expect(operatorMetrics).toContain(
       `ctp_connector_connection_condition{${c},type="Ready",status="True"} 1`,
@@ -266,7 +267,7 @@ describe('monitoring on the app cluster', () => {
     expect(operatorMetrics).toContain(
       `ctp_connector_connection_info{${c},target_namespace="team-metrics-observed",cluster_id="${status.status.clusterID}",credentials_mode="Scoped"`,
     );
-    const proxyMetrics = await scrape(connection.proxy.metricsAddress);
+    const proxyMetrics = await scrapeMetrics(connection.proxy.metricsAddress);
     expect(proxyMetrics).toMatch(
       /ctp_connector_proxy_requests_total\{verb="list",resource="kubernetesclusters[^"]*",code="200"\} [1-9]/,
     );
@@ -292,7 +293,7 @@ describe('monitoring on the app cluster', () => {
     await kubectlOk(app, ['delete', 'ctpc', 'metrics-observed', '--timeout=60s']);
     await waitFor(
       async () =>
-        (await scrape(metricsAddress)).includes('connection="metrics-observed"') ? undefined : true,
+        (await scrapeMetrics(metricsAddress)).includes('connection="metrics-observed"') ? undefined : true,
       {
         timeoutMs: 10_000,
         what: 'the deleted connection to leave the metrics',
@@ -300,10 +301,3 @@ describe('monitoring on the app cluster', () => {
     );
   });
 });
-
-async function scrape(address: string | undefined): Promise<string> {
-  if (!address) throw new Error('metrics endpoint not enabled');
-  const response = await fetch(`http://${address}/metrics`);
-  expect(response.status).toBe(200);
-  return response.text();
-}

@@ -18,6 +18,7 @@ import { repoRoot } from './harness/paths.ts';
 import { freePorts } from './harness/ports.ts';
 import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
+import { scrapeMetrics } from './harness/metrics.ts';
 import { readFileSync } from 'node:fs';
 import { load } from 'js-yaml';
 
@@ -430,7 +431,7 @@ describe('operator', () => {
     const health = await fetch(`http://${operator.addresses.health}/healthz`);
     expect(health.status).toBe(200);
     expect((await fetch(`http://${operator.addresses.health}/readyz`)).status).toBe(200);
-    const metrics = await (await fetch(`http://${operator.addresses.metrics}/metrics`)).text();
+    const metrics = await scrapeMetrics(operator.addresses.metrics);
     expect(metrics).toMatch(
       /controller_runtime_reconcile_total\{controller="controlplaneconnection",result="(success|requeue_after)"\} [1-9]/,
     );

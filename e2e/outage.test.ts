@@ -11,6 +11,7 @@ import { startEnvironment, type Environment } from './harness/environment.ts';
 import { claimManifest } from './harness/claims.ts';
 import { installControlPlaneFixtures } from './harness/fixtures.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
+import { scrapeMetrics } from './harness/metrics.ts';
 import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { waitFor } from './harness/wait.ts';
 
@@ -75,7 +76,7 @@ describe('control-plane outage', () => {
     await waitFor(
       async () =>
         /^ctp_connector_proxy_claim_cache_synced 1$/m.test(
-          await (await fetch(`http://${connection.proxy.metricsAddress}/metrics`)).text(),
+          await scrapeMetrics(connection.proxy.metricsAddress),
         ) || undefined,
       { timeoutMs: 30_000, what: 'the claim cache synced' },
     );
@@ -164,7 +165,7 @@ describe('control-plane outage', () => {
     ]);
     const stored = await kubectlOk(cp, ['-n', target, 'get', 'kubernetesclusters', '-o', 'name']);
     expect(stored.trim().split('\n')).toHaveLength(3);
-    const metrics = await (await fetch(`http://${connection.proxy.metricsAddress}/metrics`)).text();
+    const metrics = await scrapeMetrics(connection.proxy.metricsAddress);
     expect(metrics).toMatch(/^ctp_connector_proxy_control_plane_available 1$/m);
   }, 240_000);
 });

@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
-import { createLogger } from '../operator/src/log.ts';
 import { prepareConnector } from './harness/connector.ts';
 import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
 import { claimManifest } from './harness/claims.ts';
@@ -61,20 +60,13 @@ async function setConditions(name: string, namespace: string, clusterID: string,
 
 describe('proxy: kubectl workflows', () => {
   let connection: ProxiedConnection;
-  const logLines: string[] = [];
 
   beforeAll(async () => {
     await prepareConnector(app, controlPlaneCredential(cp));
-    const log = createLogger(
-      { level: 'debug', name: 'proxy' },
-      { write: (line: string) => logLines.push(line) },
-    );
-    connection = await connectWithProxy(
-      app,
-      'kubectl',
-      { targetNamespace: target, deletionPolicy: 'Delete' },
-      { log, metricsAddress: '127.0.0.1:0' },
-    );
+    connection = await connectWithProxy(app, 'kubectl', {
+      targetNamespace: target,
+      deletionPolicy: 'Delete',
+    });
     await kubectl(app, ['create', 'namespace', ns]);
     await kubectl(app, ['create', 'namespace', 'storefront']);
   });

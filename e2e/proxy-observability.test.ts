@@ -10,6 +10,7 @@ import { operatorNamespace, prepareConnector } from './harness/connector.ts';
 import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
 import { claimManifest } from './harness/claims.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
+import { metricSample, scrapeMetrics } from './harness/metrics.ts';
 import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
 import { collectWatch } from './harness/watch.ts';
 
@@ -20,17 +21,6 @@ const claims = `/apis/platform.example.org/v1alpha1/namespaces/${ns}/kubernetesc
 
 interface Claim {
   metadata: { name: string };
-}
-
-/** One sample of a Prometheus text exposition, 0 when absent. */
-function sample(exposition: string, name: string, labels: Record<string, string>): number {
-  for (const line of exposition.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const [series, value] = line.split(/\s+/) as [string, string];
-    const matches = Object.entries(labels).every(([k, v]) => series.includes(`${k}="${v}"`));
-    if (matches) return Number(value);
-  }
-  return 0;
 }
 
 describe('proxy: metrics and request logs', () => {
@@ -60,8 +50,7 @@ describe('proxy: metrics and request logs', () => {
   });
 
   it('counts requests, upstream calls and open watches, and logs each request with its audit ID and no token', async () => {
-    const metricsURL = `http://${connection.proxy.metricsAddress}/metrics`;
-    const scrape = async () => (await fetch(metricsURL)).text();
+    const scrape = () => scrapeMetrics(connection.proxy.metricsAddress);
     const before = await scrape();
     const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
     try {
@@ -77,17 +66,20 @@ describe('proxy: metrics and request logs', () => {
       await watch.ended;
 
       const labels = { verb: 'list', resource: 'kubernetesclusters', code: '200' };
-      expect(sample(during, 'ctp_connector_proxy_requests_total', labels)).toBeGreaterThan(
-        sample(before, 'ctp_connector_proxy_requests_total', labels),
+      expect(metricSample(during, 'ctp_connector_proxy_requests_total', labels)).toBeGreaterThan(
+        metricSample(before, 'ctp_connector_proxy_requests_total', labels),
       );
-      expect(sample(during, 'ctp_connector_proxy_watches', { resource: 'kubernetesclusters' })).toBe(
-        sample(before, 'ctp_connector_proxy_watches', { resource: 'kubernetesclusters' }) + 1,
+      expect(metricSample(during, 'ctp_connector_proxy_watches', { resource: 'kubernetesclusters' })).toBe(
+        metricSample(before, 'ctp_connector_proxy_watches', { resource: 'kubernetesclusters' }) + 1,
       );
       expect(
-        sample(during, 'ctp_connector_proxy_upstream_duration_seconds_count', { verb: 'list', code: '200' }),
+        metricSample(during, 'ctp_connector_proxy_upstream_duration_seconds_count', {
+          verb: 'list',
+          code: '200',
+        }),
       ).toBeGreaterThan(0);
       expect(
-        sample(during, 'ctp_connector_proxy_request_duration_seconds_count', {
+        metricSample(during, 'ctp_connector_proxy_request_duration_seconds_count', {
           verb: 'create',
           resource: 'kubernetesclusters',
         }),
@@ -129,9 +121,8 @@ describe('proxy: metrics and request logs', () => {
     const clients = [1, 2, 3].map(() =>
       kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath))),
     );
-    const metricsURL = `http://${connection.proxy.metricsAddress}/metrics`;
     const openWatches = async () =>
-      sample(await (await fetch(metricsURL)).text(), 'ctp_connector_proxy_watches', {
+      metricSample(await scrapeMetrics(connection.proxy.metricsAddress), 'ctp_connector_proxy_watches', {
         resource: 'kubernetesclusters',
       });
     const before = await openWatches();

@@ -190,9 +190,9 @@ export async function forward(
     );
   }
 
+  const mappedName = name ? controlPlaneName(name, namespace ?? '', scope.clusterID) : undefined;
   let path = base;
-  if (name && info.verb !== 'create')
-    path += `/${encodeURIComponent(controlPlaneName(name, namespace!, scope.clusterID))}`;
+  if (mappedName && info.verb !== 'create') path += `/${encodeURIComponent(mappedName)}`;
   if (info.subresource) path += `/${info.subresource}`;
   if (info.verb === 'list' || info.verb === 'deletecollection') {
     const selectors = narrowSelectors(query, scope, namespace);
@@ -214,16 +214,15 @@ export async function forward(
     );
   }
 
-  if (name && namespace && (info.verb === 'update' || info.verb === 'patch' || info.verb === 'delete')) {
+  if (
+    mappedName &&
+    namespace &&
+    (info.verb === 'update' || info.verb === 'patch' || info.verb === 'delete')
+  ) {
     // DESIGN §3's hash input joins name, namespace and cluster with "-x-", so two long names can map to one
     // control-plane name ("<l>-x-a" in "b", "<l>" in "a-x-b"). Writing by name must never reach the other claim:
     // for this request it does not exist, and server-side apply cannot create it.
-    const stored = ctx.claims?.stored(
-      info.group,
-      info.version,
-      info.resource,
-      controlPlaneName(name, namespace, scope.clusterID),
-    );
+    const stored = ctx.claims?.stored(info.group, info.version, info.resource, mappedName);
     const origin = stored && originOf(stored, scope);
     if (stored && (origin?.namespace !== namespace || origin.name !== name)) {
       if (contentType === 'application/apply-patch+yaml')
@@ -265,10 +264,7 @@ export async function forward(
     } else ctx.claims?.reached();
     if (err instanceof KubeApiError) {
       const s = err.status;
-      const message = (s?.message ?? err.message).replaceAll(
-        name ? controlPlaneName(name, namespace ?? '', scope.clusterID) : '\0',
-        name ?? '',
-      );
+      const message = (s?.message ?? err.message).replaceAll(mappedName ?? '\0', name ?? '');
       return json(res, err.code, {
         kind: 'Status',
         apiVersion: 'v1',
