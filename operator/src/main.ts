@@ -5,6 +5,7 @@ import { startOperator } from './operator.ts';
 import { createLogger, type Logger } from './log.ts';
 import { kubeClient, pooledKubeConfig } from './kube/client.ts';
 import { proxyClusterRole } from './connection/workload.ts';
+import { installProcessGuards } from './proxy/recovery.ts';
 import { startProxy } from './proxy/server.ts';
 import { isCliCommand } from './cli/args.ts';
 import { runCli } from './cli/cli.ts';
@@ -29,6 +30,11 @@ commands that run in a cluster:
     --port PORT                       HTTPS port (default 8443)
     --host ADDR                       listen address (default 0.0.0.0)
     --metrics-bind-address ADDR       plain-HTTP /metrics (default :8080, "0" disables)
+    --max-watches N                   open watches in total (default 2000; more get 429)
+    --max-watches-per-user N          open watches of one user (default 500)
+    --shutdown-delay-seconds N        after SIGTERM: not ready, serving on for N s (default 5)
+    --shutdown-timeout-seconds N      then: N s for requests in flight (default 25)
+    --reuse-port                      share the port with other proxies on the host (SO_REUSEPORT)
     --log-level LEVEL                 default info
     --kubeconfig PATH                 default: in-cluster, or KUBECONFIG
 
@@ -94,11 +100,17 @@ async function main(argv: string[]): Promise<void> {
           port: { type: 'string', default: '8443' },
           host: { type: 'string', default: '0.0.0.0' },
           'metrics-bind-address': { type: 'string', default: ':8080' },
+          'max-watches': { type: 'string', default: '2000' },
+          'max-watches-per-user': { type: 'string', default: '500' },
+          'shutdown-delay-seconds': { type: 'string', default: '5' },
+          'shutdown-timeout-seconds': { type: 'string', default: '25' },
+          'reuse-port': { type: 'boolean', default: false },
           'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
         },
       });
       if (!values.connection) throw new Error('proxy: --connection is required');
       const log = createLogger({ level: values['log-level'], name: 'proxy' });
+      installProcessGuards(log);
       const kc = pooledKubeConfig((k) =>
         values.kubeconfig ? k.loadFromFile(values.kubeconfig) : k.loadFromDefault(),
       );
@@ -110,6 +122,11 @@ async function main(argv: string[]): Promise<void> {
         port: Number(values.port),
         host: values.host,
         metricsAddress: values['metrics-bind-address'],
+        reusePort: values['reuse-port'],
+        maxWatches: count('--max-watches', values['max-watches']),
+        maxWatchesPerUser: count('--max-watches-per-user', values['max-watches-per-user']),
+        shutdownDelayMs: count('--shutdown-delay-seconds', values['shutdown-delay-seconds'], 0) * 1000,
+        shutdownDrainMs: count('--shutdown-timeout-seconds', values['shutdown-timeout-seconds'], 0) * 1000,
         log,
       });
       signalled.stopWith(() => proxy.stop());
@@ -124,6 +141,14 @@ async function main(argv: string[]): Promise<void> {
       process.stderr.write(`unknown command "${command}"\n\n${usage}`);
       process.exit(2);
   }
+}
+
+/** A whole number flag of at least `min`; anything else ends the command with a clear message. */
+function count(flag: string, value: string | undefined, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`${flag} must be a whole number of at least ${min}, not "${value}"`);
+  return n;
 }
 
 /**

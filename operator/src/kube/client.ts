@@ -24,13 +24,31 @@ export class KubeApiError extends Error {
   readonly code: number;
   readonly status: Status | undefined;
   readonly reason: string | undefined;
-  constructor(method: string, path: string, code: number, status: Status | undefined, body: string) {
+  /** The response's headers (Warning, Retry-After, Audit-Id). */
+  readonly headers: Record<string, string | string[] | undefined>;
+  constructor(
+    method: string,
+    path: string,
+    code: number,
+    status: Status | undefined,
+    body: string,
+    headers: Record<string, string | string[] | undefined> = {},
+  ) {
     const detail = status?.message ?? body.slice(0, 200);
     super(`${method} ${path}: ${code}${status?.reason ? ` ${status.reason}` : ''}: ${detail}`);
     this.name = 'KubeApiError';
     this.code = code;
     this.status = status;
     this.reason = status?.reason;
+    this.headers = headers;
+  }
+}
+
+/** No HTTP answer at all: the connection failed, was reset, or timed out before the response headers. */
+export class TransportError extends Error {
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = 'TransportError';
   }
 }
 
@@ -115,10 +133,18 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+export interface Exchange<T> {
+  code: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+}
+
 export interface KubeClient {
   readonly kubeConfig: KubeConfig;
   readonly server: string;
   request<T = unknown>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
+  /** As request, with the response's code and headers. */
+  exchange<T = unknown>(method: HttpMethod, path: string, options?: RequestOptions): Promise<Exchange<T>>;
   /** A streaming request (watches): no deadline, the caller aborts through options.signal. */
   stream(
     method: HttpMethod,
@@ -174,7 +200,7 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
       try {
         res = await request(url, { method, headers, body, signal, dispatcher });
       } catch (err) {
-        throw new Error(`${method} ${pathForErrors}: ${describeNetworkError(err)}`, { cause: err });
+        throw new TransportError(`${method} ${pathForErrors}: ${describeNetworkError(err)}`, { cause: err });
       }
       if (res.statusCode === 429 && attempt < maxAttempts) {
         await res.body.dump();
@@ -184,7 +210,7 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
       }
       if (res.statusCode >= 400) {
         const text = await res.body.text();
-        throw new KubeApiError(method, pathForErrors, res.statusCode, parseStatus(text), text);
+        throw new KubeApiError(method, pathForErrors, res.statusCode, parseStatus(text), text, res.headers);
       }
       return res;
     }
@@ -195,11 +221,23 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
     server,
     close: () => (kc instanceof PooledKubeConfig ? kc.close() : Promise.resolve()),
     async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
+      return (await this.exchange<T>(method, path, options)).body;
+    },
+    async exchange<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<Exchange<T>> {
       const deadline = AbortSignal.timeout(options.timeoutMs ?? defaultTimeoutMs);
       const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
       const res = await send(method, path, options, signal);
-      const text = await res.body.text();
-      return (text.length > 0 ? JSON.parse(text) : undefined) as T;
+      let text;
+      try {
+        text = await res.body.text();
+      } catch (err) {
+        // The answer started but did not finish (reset, deadline): as good as no answer.
+        throw new TransportError(`${method} ${path}: reading the response: ${describeNetworkError(err)}`, {
+          cause: err,
+        });
+      }
+      const body = (text.length > 0 ? JSON.parse(text) : undefined) as T;
+      return { code: res.statusCode, headers: res.headers, body };
     },
     async stream(method: HttpMethod, path: string, options: RequestOptions = {}) {
       const res = await send(method, path, options, options.signal, true);

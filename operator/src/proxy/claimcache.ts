@@ -1,14 +1,14 @@
 // The proxy's watch cache of this cluster's claims in the control plane: one informer per served resource, in
 // targetNamespace, selected by the cluster's origin label. It feeds connection Secret delivery, answers for app
 // namespaces that hold no claims, and reads while the control plane is unreachable — when writes are refused at
-// once instead of hanging. Availability flips to false on a transport failure (of a watch or of a forwarded request)
-// and back to true on the next successful list or response.
+// once instead of hanging. What its lists and watches see of the control plane feeds the proxy's upstream health.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { originSelector } from '../claims/identity.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { supervisedInformer, type InformerEvent, type SupervisedInformer } from '../controller/informer.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { isHTTPAnswer, type UpstreamHealth } from './health.ts';
 
 export type CachedClaim = KubernetesObject & {
   metadata: NonNullable<KubernetesObject['metadata']>;
@@ -31,11 +31,8 @@ export interface ClaimCache {
   all(): CachedClaim[];
   /** Called with every claim event, and after every (re)list of a resource, when events may have been missed. */
   onChange(listener: (change: ClaimChange) => void): void;
-  available(): boolean;
-  /** A forwarded request could not reach the control plane. */
-  unreachable(reason: string): void;
-  /** A forwarded request was answered by the control plane. */
-  reached(): void;
+  /** The control plane answers again: resources still waiting out a backoff (RBAC granted only now) list at once. */
+  retryUnsynced(): void;
   stop(): Promise<void>;
 }
 
@@ -45,21 +42,13 @@ export interface ClaimCacheOptions {
   controlPlane: KubeClient;
   catalog: Catalog;
   log: Logger;
-  onAvailability?(available: boolean): void;
+  health: UpstreamHealth;
 }
 
 export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
-  const { controlPlane, catalog, log } = options;
+  const { controlPlane, catalog, log, health } = options;
   const listeners: ((change: ClaimChange) => void)[] = [];
   const changed = (change: ClaimChange) => listeners.forEach((l) => l(change));
-  let available = true;
-  const setAvailable = (value: boolean, reason?: string) => {
-    if (value === available) return;
-    available = value;
-    if (value) log.info('control plane reachable again: forwarding every request');
-    else log.warn({ reason }, 'control plane unreachable: reads from the cache, writes refused');
-    options.onAvailability?.(value);
-  };
 
   const resources = new Map<string, { informer: SupervisedInformer<CachedClaim>; resourceVersion: string }>();
   for (const gv of catalog.groupVersions) {
@@ -76,17 +65,19 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
         // Retry soon: while this fails the proxy refuses writes, and a successful list ends that.
         maxBackoffMs: 5_000,
         onEvent: (event, claim) => {
+          health.answered();
           if (claim.metadata.resourceVersion) entry.resourceVersion = claim.metadata.resourceVersion;
           changed({ event, claim });
         },
         onListed: (resourceVersion) => {
+          health.answered();
           if (resourceVersion) entry.resourceVersion = resourceVersion;
-          setAvailable(true);
           changed({ event: 'listed' });
         },
         onError: (err) => {
           // An HTTP answer (403, 410, ...) means the control plane is there; anything else means it is not.
-          if (!(err as { statusCode?: number }).statusCode) setAvailable(false, String(err));
+          if (isHTTPAnswer(err)) health.answered();
+          else health.failed(String(err));
         },
       });
       resources.set(`${gv.group}/${gv.version}/${r.plural}`, entry);
@@ -108,11 +99,7 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
     },
     all: () => informers.flatMap((i) => i.list()),
     onChange: (listener) => void listeners.push(listener),
-    available: () => available,
-    unreachable: (reason) => setAvailable(false, reason),
-    reached: () => {
-      setAvailable(true);
-      // The control plane answers: a resource still waiting out its backoff (say, RBAC granted only now) lists now.
+    retryUnsynced: () => {
       for (const informer of informers) if (!informer.synced()) informer.retryNow();
     },
     async stop() {

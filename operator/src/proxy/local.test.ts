@@ -36,6 +36,7 @@ const request = (verb: ResourceRequest['verb'], namespace?: string, name?: strin
   resource: 'kubernetesclusters',
   namespace,
   name,
+  namedInPath: verb !== 'list' && name !== undefined,
   subresource: undefined,
   verb,
 });

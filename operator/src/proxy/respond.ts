@@ -1,5 +1,70 @@
-// Responses of the proxy: JSON documents and metav1.Status errors that clients classify by reason and code.
+// Responses of the proxy, the one way every stage answers: JSON (or YAML) documents, and metav1.Status errors that
+// clients classify by reason and code. A stage that refuses a request throws a StatusError; the recovery stage
+// writes it, so no stage needs to know whether headers were already sent.
 import type { ServerResponse } from 'node:http';
+import { dump } from 'js-yaml';
+
+export type StatusReason =
+  | 'BadRequest'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'NotFound'
+  | 'MethodNotAllowed'
+  | 'NotAcceptable'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'RequestEntityTooLarge'
+  | 'UnsupportedMediaType'
+  | 'Invalid'
+  | 'TooManyRequests'
+  | 'InternalError'
+  | 'BadGateway'
+  | 'ServiceUnavailable'
+  | 'Timeout'
+  // Reasons the control plane sends that the proxy passes on as they are.
+  | (string & {});
+
+export interface StatusDetails {
+  name?: string;
+  group?: string;
+  kind?: string;
+  causes?: { reason?: string; message?: string; field?: string }[];
+  retryAfterSeconds?: number;
+}
+
+/** A refusal with its HTTP code, Status reason and message; thrown by any stage, answered by recovery. */
+export class StatusError extends Error {
+  readonly code: number;
+  readonly reason: StatusReason;
+  readonly details: StatusDetails | undefined;
+  constructor(code: number, reason: StatusReason, message: string, details?: StatusDetails) {
+    super(message);
+    this.name = 'StatusError';
+    this.code = code;
+    this.reason = reason;
+    this.details = details;
+  }
+}
+
+export function statusBody(
+  code: number,
+  reason: string,
+  message: string,
+  details?: StatusDetails,
+): Record<string, unknown> {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code,
+  };
+}
+
+export type MediaType = 'application/json' | 'application/yaml';
 
 export function json(
   res: ServerResponse,
@@ -12,19 +77,40 @@ export function json(
   res.end(payload);
 }
 
+/** A document in the media type the client asked for (negotiated by admission; JSON by default). */
+export function document(res: ServerResponse, code: number, body: unknown, media: MediaType): void {
+  if (media === 'application/json') return json(res, code, body);
+  const payload = dump(body, { noRefs: true });
+  res.writeHead(code, { 'content-type': media, 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
 export function text(res: ServerResponse, code: number, body: string): void {
   res.writeHead(code, { 'content-type': 'text/plain' });
   res.end(body);
 }
 
-export function status(res: ServerResponse, code: number, reason: string, message: string): void {
-  json(res, code, {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message,
-    reason,
-    code,
-  });
+export function status(
+  res: ServerResponse,
+  code: number,
+  reason: string,
+  message: string,
+  details?: StatusDetails,
+): void {
+  json(res, code, statusBody(code, reason, message, details));
 }
+
+/** Writes a StatusError; the Retry-After header goes with 429s, as kube-apiserver sends it. */
+export function writeStatusError(res: ServerResponse, err: StatusError): void {
+  if (err.details?.retryAfterSeconds !== undefined)
+    res.setHeader('retry-after', String(err.details.retryAfterSeconds));
+  status(res, err.code, err.reason, err.message, err.details);
+}
+
+export const notFound = (resource: string, name: string | undefined): StatusError =>
+  new StatusError(404, 'NotFound', `${resource} "${name ?? ''}" not found`, {
+    ...(name ? { name } : {}),
+  });
+
+export const noSuchResource = (): StatusError =>
+  new StatusError(404, 'NotFound', 'the server could not find the requested resource');

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { matchesLabels, parseLabelSelector } from './selectors.ts';
+import fc from 'fast-check';
+import { controlPlaneName } from '../claims/identity.ts';
+import { matchesLabels, narrowSelectors, parseLabelSelector } from './selectors.ts';
 
 describe('label selectors', () => {
   const labels = { app: 'web', tier: 'gold', 'example.org/team': 'a' };
@@ -22,5 +24,57 @@ describe('label selectors', () => {
 
   it('rejects malformed selectors with the term that failed', () => {
     expect(() => parseLabelSelector('app in web')).toThrow('unable to parse requirement: "app in web"');
+  });
+});
+
+describe('selectors sent to the control plane', () => {
+  const scope = { clusterID: 'c1', targetNamespace: 'team-1' };
+  const q = (query: Record<string, string>) => new URLSearchParams(query);
+
+  it('always select this cluster and the namespace of the path, the user terms ANDed after', () => {
+    expect(narrowSelectors(q({ labelSelector: 'tier=gold' }), scope, 'shop')).toEqual({
+      labelSelector: 'connect.ctp.dev/cluster-id=c1,connect.ctp.dev/app-namespace=shop,tier=gold',
+    });
+    expect(narrowSelectors(q({}), scope, undefined)).toEqual({
+      labelSelector: 'connect.ctp.dev/cluster-id=c1',
+    });
+  });
+
+  it('turn namespace and name field selectors into what the stored claims carry', () => {
+    expect(narrowSelectors(q({ fieldSelector: 'metadata.namespace=shop' }), scope, undefined)).toEqual({
+      labelSelector: 'connect.ctp.dev/cluster-id=c1,connect.ctp.dev/app-namespace=shop',
+    });
+    expect(narrowSelectors(q({ fieldSelector: 'metadata.name=db' }), scope, 'shop')).toEqual({
+      labelSelector: 'connect.ctp.dev/cluster-id=c1,connect.ctp.dev/app-namespace=shop',
+      fieldSelector: `metadata.name=${controlPlaneName('db', 'shop', 'c1')}`,
+    });
+    expect(
+      narrowSelectors(q({ fieldSelector: 'metadata.name!=db,metadata.namespace!=x' }), scope, undefined),
+    ).toEqual({
+      labelSelector:
+        'connect.ctp.dev/cluster-id=c1,connect.ctp.dev/app-namespace!=x,connect.ctp.dev/app-name!=db',
+    });
+  });
+
+  it('select nothing when the field selector names another namespace than the path', () => {
+    expect(narrowSelectors(q({ fieldSelector: 'metadata.namespace=other' }), scope, 'shop')).toBeUndefined();
+  });
+
+  it('never let a user selector widen the origin terms, whatever it is', () => {
+    fc.assert(
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.option(fc.constantFrom('shop', 'a-x-b'), { nil: undefined }),
+        (labels, fields, ns) => {
+          const narrowed = narrowSelectors(q({ labelSelector: labels, fieldSelector: fields }), scope, ns);
+          if (!narrowed) return;
+          // Label selectors are a conjunction: the origin terms come first, whole, whatever follows them.
+          const terms = narrowed.labelSelector.split(',');
+          expect(terms[0]).toBe('connect.ctp.dev/cluster-id=c1');
+          if (ns) expect(terms[1]).toBe(`connect.ctp.dev/app-namespace=${ns}`);
+        },
+      ),
+    );
   });
 });

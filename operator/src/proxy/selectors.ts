@@ -1,5 +1,8 @@
-// Label and field selectors evaluated locally, for answers the proxy gives from its cache while the control plane is
-// away. Same grammar as kube-apiserver's (labels.Parse): equality, inequality, set-based and existence terms. Pure.
+// Label and field selectors: narrowed for the control plane, so a list or watch can only ever select this cluster's
+// (and this namespace's) claims, and evaluated locally for answers the proxy gives from its cache. Same grammar as
+// kube-apiserver's (labels.Parse): equality, inequality, set-based and existence terms. Pure.
+import { appNameLabel, controlPlaneName, originSelector } from '../claims/identity.ts';
+import type { Scope } from './translate.ts';
 
 type Requirement =
   { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | '!exists' };
@@ -64,4 +67,45 @@ function splitTerms(selector: string): string[] {
   }
   terms.push(current.trim());
   return terms.filter(Boolean);
+}
+
+/**
+ * The label (and field) selectors sent up: always this cluster's origin label, and the namespace asked for (by path
+ * or field selector) with the user's terms ANDed after them. undefined when nothing can match (the field selector
+ * names another namespace than the path).
+ */
+export function narrowSelectors(
+  query: URLSearchParams,
+  scope: Scope,
+  namespace: string | undefined,
+): { labelSelector: string; fieldSelector?: string } | undefined {
+  let ns = namespace;
+  const fields: string[] = [];
+  const labels: string[] = [];
+  for (const term of (query.get('fieldSelector') ?? '').split(',').filter(Boolean)) {
+    const match = /^\s*metadata\.(name|namespace)\s*(==|=|!=)\s*(.*?)\s*$/.exec(term);
+    if (match?.[1] === 'namespace' && match[2] !== '!=') {
+      if (ns && ns !== match[3]) return undefined;
+      ns = match[3];
+    } else if (match?.[1] === 'namespace') {
+      // "not in namespace X": the app namespace label, since every claim is stored in targetNamespace.
+      labels.push(`connect.ctp.dev/app-namespace!=${match[3]}`);
+    } else if (match) {
+      fields.push(`${match[2] === '!=' ? '!' : ''}name:${match[3]}`);
+    } else {
+      fields.push(term);
+    }
+  }
+  const fieldTerms: string[] = [];
+  for (const f of fields) {
+    const name = /^(!?)name:(.*)$/.exec(f);
+    if (!name) fieldTerms.push(f);
+    else if (!name[1] && ns)
+      fieldTerms.push(`metadata.name=${controlPlaneName(name[2]!, ns, scope.clusterID)}`);
+    // A name across namespaces (or excluded): filter on the app-name label instead.
+    else labels.push(`${appNameLabel}${name[1] ? '!=' : '='}${name[2]}`);
+  }
+  const user = query.get('labelSelector');
+  const selector = [originSelector(scope.clusterID, ns), ...(user ? [user] : []), ...labels].join(',');
+  return { labelSelector: selector, ...(fieldTerms.length ? { fieldSelector: fieldTerms.join(',') } : {}) };
 }

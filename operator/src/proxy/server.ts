@@ -1,34 +1,27 @@
 // `ctp-connector proxy`: the aggregated API server of one connection. HTTPS over HTTP/1.1 only (the aggregator's
 // HTTP/2 path has known connection bugs), with the serving certificate, the catalog and the aggregator's trust read
-// from the app cluster and watched, so rotations apply without a restart.
+// from the app cluster and watched, so rotations apply without a restart. Requests pass the chain in chain.ts.
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { kubeClient, pooledKubeConfig, type KubeClient } from '../kube/client.ts';
-import type { TLSSocket } from 'node:tls';
-import { randomUUID } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { decodeCatalog, type Catalog } from '../catalog/catalog.ts';
 import { ownedNames } from '../connection/names.ts';
 import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
-import { authenticate, parseRequestHeaderConfig, type RequestHeaderConfig, type UserInfo } from './auth.ts';
-import { forbiddenMessage, subjectAccessReviewer } from './authorize.ts';
+import { isHTTPAnswer } from './health.ts';
+import { kubeClient, pooledKubeConfig, type KubeClient } from '../kube/client.ts';
+import { probes, serveEndpoints } from '../observe/endpoints.ts';
+import { parseRequestHeaderConfig, type RequestHeaderConfig } from './authentication.ts';
+import { subjectAccessReviewer } from './authorization.ts';
+import { proxyChain } from './chain.ts';
 import { startClaimCache, type ClaimCache } from './claimcache.ts';
 import { startConnectionSecretSync, type ConnectionSecretSync } from './connectionsecrets.ts';
-import { forward } from './forward.ts';
+import { newContext } from './context.ts';
+import { upstreamHealth } from './health.ts';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.ts';
-import { probes, serveEndpoints } from '../observe/endpoints.ts';
-import { openAPIV2, openAPIV3, openAPIV3Root } from './openapi.ts';
-import { parseResourceRequest } from './requestinfo.ts';
-import { json, status, text } from './respond.ts';
-import {
-  aggregatedDiscovery,
-  apiGroup,
-  apiGroupList,
-  apiResourceList,
-  discoveryContentType,
-  negotiateDiscovery,
-} from './discovery.ts';
+import { watchNamespaces } from './namespaces.ts';
+import { existsInControlPlane } from './exists.ts';
+import { shutDown } from './shutdown.ts';
+import { watchRegistry } from './watches.ts';
 
 export interface ProxyOptions {
   app: KubeClient;
@@ -43,6 +36,13 @@ export interface ProxyOptions {
   reusePort?: boolean;
   /** Plain-HTTP /metrics (and probes): host:port, ":port", or "0" to disable (the default). */
   metricsAddress?: string;
+  /** Open watches in total and per user (defaults 2000 and 500); more are refused with 429. */
+  maxWatches?: number;
+  maxWatchesPerUser?: number;
+  /** Graceful shutdown: serving on, not-ready, for this long after stop() (default 0; the command's is 5 s) ... */
+  shutdownDelayMs?: number;
+  /** ... then this long for requests in flight (default 5 s; the command's is 25 s). */
+  shutdownDrainMs?: number;
   log: Logger;
 }
 
@@ -52,8 +52,11 @@ export interface RunningProxy {
   metricsAddress: string | undefined;
   metrics: ProxyMetrics;
   ready(): boolean;
-  /** Graceful: waits up to drainMs for requests in flight. */
-  stop(drainMs?: number): Promise<void>;
+  /**
+   * Graceful: not-ready at once, serving on for the shutdown delay (default: the options'), then up to drainMs for
+   * requests in flight.
+   */
+  stop(drainMs?: number, delayMs?: number): Promise<void>;
 }
 
 type Data = KubernetesObject & { data?: Record<string, string>; binaryData?: Record<string, string> };
@@ -66,6 +69,24 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   let serving: { cert: string; key: string } | undefined;
   let upstream: { kubeconfig: string; client: KubeClient } | undefined;
   const metrics = createProxyMetrics();
+  const health = upstreamHealth({
+    // Any answer of the control plane will do: /version needs no rights and no etcd.
+    probe: async () => {
+      const client = upstream?.client;
+      if (!client) return 'failed';
+      try {
+        await client.request('GET', '/version', { timeoutMs: 2_000 });
+        return 'answered';
+      } catch (err) {
+        return isHTTPAnswer(err) ? 'answered' : 'failed';
+      }
+    },
+    log,
+    onChange: (available) => metrics.controlPlaneAvailable(available),
+  });
+  const watches = watchRegistry({ total: options.maxWatches, perUser: options.maxWatchesPerUser });
+  const namespaces = watchNamespaces(app, log);
+  let shuttingDown = false;
   // The claim cache and connection Secret delivery follow the catalog and the credential. A new cache replaces the
   // current one once it has synced, so a rotation during a control-plane outage keeps the reads the old one serves.
   let followers: { claims: ClaimCache; secrets: ConnectionSecretSync } | undefined;
@@ -83,7 +104,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     const claims = startClaimCache({
       ...current,
       log: log.child({ component: 'claim-cache' }),
-      onAvailability: (available) => metrics.controlPlaneAvailable(available),
+      health,
     });
     pending = claims;
     // Without a cache, take the new one at once (each resource answers once it has synced); with one, wait for the
@@ -93,7 +114,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       ? Promise.race([
           claims.synced,
           new Promise((r) => setTimeout(r, 10_000).unref()).then(() =>
-            claims.available() ? undefined : claims.synced,
+            health.available() ? undefined : claims.synced,
           ),
         ])
       : Promise.resolve();
@@ -110,7 +131,6 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           log: log.child({ component: 'connection-secrets' }),
         }),
       };
-      metrics.controlPlaneAvailable(claims.available());
       metrics.claimCacheSynced(false);
       void claims.synced.then(() => {
         if (followers?.claims === claims) metrics.claimCacheSynced(true);
@@ -126,9 +146,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       ALPNProtocols: ['http/1.1'],
       minVersion: 'TLSv1.2',
     },
-    (req, res) => handle(req, res),
+    (req, res) => void handle(newContext(req, res, log)),
   );
   server.keepAliveTimeout = 65_000;
+  // A client must send its whole request within kube-apiserver's request timeout; slow uploads are cut off.
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 60_000;
   const refreshTLS = () => {
     if (!serving || !requestHeader) return;
     server.setSecureContext({ cert: serving.cert, key: serving.key, ca: requestHeader.caPem });
@@ -191,7 +214,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       refreshTLS();
     }),
   ];
-  await Promise.all(informers.map((i) => i.start()));
+  await Promise.all([...informers.map((i) => i.start()), namespaces.start()]);
   if (!serving)
     throw new Error(
       `serving certificate Secret ${options.namespace}/${names.serving} is missing or incomplete`,
@@ -201,140 +224,31 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       'kube-system/extension-apiserver-authentication has no requestheader CA: aggregation is not configured',
     );
 
-  const authorize = subjectAccessReviewer(app);
-  // OpenAPI documents are derived from the catalog; build each once per catalog version.
-  let openAPICache: { catalog: Catalog; docs: Map<string, Record<string, unknown> | undefined> } | undefined;
-  const openAPIDocument = (current: Catalog, path: string) => {
-    if (openAPICache?.catalog !== current) openAPICache = { catalog: current, docs: new Map() };
-    if (!openAPICache.docs.has(path)) {
-      let doc: Record<string, unknown> | undefined;
-      if (path === '/openapi/v2') doc = openAPIV2(current);
-      else if (path === '/openapi/v3') doc = openAPIV3Root(current);
-      else {
-        const [, , , , group, version] = path.split('/');
-        const gv = current.groupVersions.find((g) => g.group === group && g.version === version);
-        doc = gv ? openAPIV3(gv) : undefined;
-      }
-      openAPICache.docs.set(path, doc);
-    }
-    return openAPICache.docs.get(path);
-  };
-  const ready = () => Boolean(serving && requestHeader && catalog);
-
-  const probe = probes(ready);
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'https://proxy');
-    const path = url.pathname.replace(/\/+$/, '') || '/';
-    const answer = probe(path);
-    if (answer) return text(res, answer.status, answer.body);
-    const audit = observeRequest(req, res);
-
-    const socket = req.socket as TLSSocket;
-    const peer = socket.getPeerCertificate();
-    const auth = authenticate(
-      { authorized: socket.authorized, commonName: peer?.subject?.CN as string | undefined },
-      // Distinct values: the aggregator repeats X-Remote-Group once per group, which req.headers would join.
-      req.headersDistinct,
-      requestHeader,
-    );
-    if (!auth.ok) {
-      audit.fields.reason = auth.reason;
-      return status(res, 401, 'Unauthorized', 'Unauthorized');
-    }
-    audit.fields.user = auth.user.name;
-    return route(req, res, path, auth.user, audit);
-  };
-
-  /**
-   * One metrics sample and one log line per request, written when the response ends. The Audit-ID the aggregator
-   * sent (or a new one) is logged and forwarded to the control plane, so one request can be followed through both
-   * clusters' audit logs.
-   */
-  const observeRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const started = performance.now();
-    const header = req.headers['audit-id'];
-    const sent = Array.isArray(header) ? header[0] : header;
-    const auditID = sent || randomUUID();
-    // kube-apiserver answers with its own Audit-Id header and copies ours: echo only an ID the proxy made up.
-    if (!sent) res.setHeader('audit-id', auditID);
-    const labels = { verb: (req.method ?? 'GET').toLowerCase(), resource: '' };
-    const fields: Record<string, string | undefined> = {};
-    res.once('close', () => {
-      const seconds = (performance.now() - started) / 1000;
-      const code = res.headersSent ? res.statusCode : 0;
-      metrics.request({ ...labels, code }, seconds);
-      // Discovery and OpenAPI are polled by the aggregator all the time: logged only at debug level.
-      const level = labels.resource === 'discovery' && code < 400 ? 'debug' : 'info';
-      log[level](
-        { auditID, ...labels, ...fields, code, ms: Math.round(seconds * 1000) },
-        `${labels.verb} ${req.url ?? ''}`,
-      );
-    });
-    return { auditID, labels, fields };
-  };
-
-  const route = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    user: UserInfo,
-    audit: ReturnType<typeof observeRequest>,
-  ) => {
-    audit.labels.resource = 'discovery';
-    if (!catalog) return status(res, 503, 'ServiceUnavailable', 'the API catalog is not loaded yet');
-    const parts = path.split('/').filter(Boolean);
-    if (req.method === 'GET' && parts[0] === 'apis') {
-      if (parts.length === 1) {
-        const format = negotiateDiscovery(req.headers.accept);
-        const body = format === 'legacy' ? apiGroupList(catalog) : aggregatedDiscovery(catalog, format);
-        return json(res, 200, body, discoveryContentType(format));
-      }
-      if (parts.length === 2) {
-        const group = apiGroup(catalog, parts[1]!);
-        return group
-          ? json(res, 200, group)
-          : status(res, 404, 'NotFound', `the server could not find the requested resource`);
-      }
-      if (parts.length === 3) {
-        const list = apiResourceList(catalog, parts[1]!, parts[2]!);
-        return list
-          ? json(res, 200, list)
-          : status(res, 404, 'NotFound', `the server could not find the requested resource`);
-      }
-    }
-    if (req.method === 'GET' && (path === '/openapi/v2' || path.startsWith('/openapi/v3'))) {
-      const doc = openAPIDocument(catalog, path);
-      if (!doc) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
-      return json(res, 200, doc);
-    }
-    const url = new URL(req.url ?? '/', 'https://proxy');
-    const info = parseResourceRequest(req.method ?? 'GET', path, url.searchParams);
-    if (!info) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
-    Object.assign(audit.labels, { verb: info.verb, resource: info.resource });
-    Object.assign(audit.fields, { namespace: info.namespace, name: info.name });
-    const current = catalog;
-    authorize(user, info)
-      .then(async (decision) => {
-        if (!decision.allowed) {
-          log.info(
-            { user: user.name, verb: info.verb, resource: info.resource, namespace: info.namespace },
-            'forbidden',
-          );
-          return status(res, 403, 'Forbidden', forbiddenMessage(user, info));
-        }
-        await forward(req, res, info, url.searchParams, {
-          catalog: current,
-          upstream: upstream?.client,
-          claims: followers?.claims,
-          auditID: audit.auditID,
-          metrics,
-        });
-      })
-      .catch((err: unknown) => {
-        log.error({ path, err: String(err) }, 'request failed');
-        if (!res.headersSent) status(res, 500, 'InternalError', 'the proxy failed to handle the request');
-      });
-  };
+  const ready = () => Boolean(serving && requestHeader && catalog) && !shuttingDown;
+  const scope = () => ({
+    clusterID: catalog?.clusterID ?? '',
+    targetNamespace: catalog?.targetNamespace ?? '',
+  });
+  const handle = proxyChain({
+    catalog: () => catalog,
+    requestHeader: () => requestHeader,
+    ready,
+    metrics,
+    authorize: subjectAccessReviewer(app),
+    shutdown: { draining: () => shuttingDown },
+    admission: {
+      namespacePhase: (name) => namespaces.phase(name),
+      exists: (request, resource) => existsInControlPlane(upstream?.client, scope(), request, resource),
+    },
+    storage: {
+      upstream: () => upstream?.client,
+      claims: () => followers?.claims,
+      scope,
+      health,
+      metrics,
+      watches,
+    },
+  });
 
   refreshTLS();
   await new Promise<void>((resolve, reject) => {
@@ -346,6 +260,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
+  const probe = probes(ready);
   const metricsEndpoint = await serveEndpoints(options.metricsAddress ?? '0', async (path) =>
     path === '/metrics'
       ? { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType }
@@ -358,19 +273,16 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     metricsAddress: metricsEndpoint.address,
     metrics,
     ready,
-    async stop(drainMs = 5_000) {
-      // Stop accepting, let requests in flight finish, then close what is left: the aggregator keeps idle
-      // keep-alive connections open, and close() alone would wait for them.
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), drainMs);
-      await drained;
-      clearTimeout(force);
-      await Promise.all([...informers.map((i) => i.stop()), metricsEndpoint.close()]);
+    async stop(drainMs = options.shutdownDrainMs ?? 5_000, delayMs = options.shutdownDelayMs ?? 0) {
+      log.info({ delayMs, drainMs }, 'shutting down: not ready, draining');
+      await shutDown(server, watches, { delayMs, drainMs }, () => (shuttingDown = true));
+      health.stop();
+      await Promise.all([...informers.map((i) => i.stop()), namespaces.stop(), metricsEndpoint.close()]);
       await followers?.secrets.stop();
       await followers?.claims.stop();
       await pending?.stop();
       await upstream?.client.close();
+      log.info('proxy stopped');
     },
   };
 }

@@ -20,11 +20,13 @@ export interface Scope {
   targetNamespace: string;
 }
 
-type Obj = Record<string, unknown> & {
+/** A claim (or list, Table, Status) as the proxy handles it: the fields it reads and rewrites are typed. */
+export type Obj = Record<string, unknown> & {
   metadata?: {
     name?: string;
     generateName?: string;
     namespace?: string;
+    resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     ownerReferences?: unknown;
@@ -123,4 +125,82 @@ function withoutConnectorFields(entry: { fieldsV1?: Record<string, unknown> }): 
       },
     },
   };
+}
+
+/**
+ * A control-plane answer (object, list, Table, Status) in the app cluster's view: only this cluster's objects, and
+ * with `namespace` only that app namespace's; undefined when a single object is not one of them.
+ */
+export function translateResponse(
+  obj: Obj,
+  scope: Scope,
+  namespace: string | undefined,
+  name: string | undefined,
+): Obj | undefined {
+  const kind = obj.kind as string | undefined;
+  if (kind === 'Status') {
+    const details = obj.details as { name?: string } | undefined;
+    return details && name ? { ...obj, details: { ...details, name } } : obj;
+  }
+  if (kind === 'Table') return translateTable(obj, scope, namespace);
+  if (Array.isArray(obj.items)) {
+    const items = (obj.items as Obj[])
+      .map((item) => fromControlPlane(item, scope))
+      .filter((item): item is Obj => Boolean(item));
+    return { ...obj, items: namespace ? items.filter((i) => i.metadata?.namespace === namespace) : items };
+  }
+  const translated = fromControlPlane(obj, scope);
+  if (!translated) return undefined;
+  if (namespace && translated.metadata?.namespace !== namespace) return undefined;
+  return translated;
+}
+
+function translateTable(obj: Obj, scope: Scope, namespace: string | undefined): Obj {
+  const rows = ((obj.rows as { cells: unknown[]; object?: Obj }[] | undefined) ?? []).flatMap((row) => {
+    const object = row.object ? fromControlPlane(row.object, scope) : undefined;
+    if (row.object && !object) return [];
+    if (namespace && object?.metadata?.namespace !== namespace) return [];
+    // Printer columns show stored values: put the app-side names back (name, connection secret).
+    const annotations = row.object?.metadata?.annotations;
+    const secret = annotations?.[connectionSecretAnnotation];
+    const appNamespace = object?.metadata?.namespace;
+    const mappedSecret =
+      secret && appNamespace ? controlPlaneName(secret, appNamespace, scope.clusterID) : undefined;
+    const cells = (Array.isArray(row.cells) ? row.cells : []).map((cell, i) =>
+      i === 0 && object?.metadata?.name
+        ? object.metadata.name
+        : mappedSecret && cell === mappedSecret
+          ? secret
+          : cell,
+    );
+    return [{ ...row, cells, ...(object ? { object } : {}) }];
+  });
+  return { ...obj, rows };
+}
+
+export interface WatchEvent {
+  type: string;
+  object: Obj;
+}
+
+/** A watch event in the app cluster's view; undefined when it is about another cluster's or namespace's object. */
+export function translateEvent(
+  event: WatchEvent,
+  scope: Scope,
+  namespace: string | undefined,
+): WatchEvent | undefined {
+  if (event.type === 'BOOKMARK' || event.type === 'ERROR') return event;
+  if (!event.object || typeof event.object !== 'object') return undefined;
+  const object = translateResponse(event.object, scope, namespace, undefined);
+  if (!object) return undefined;
+  // A Table event carries one row; a row of another cluster or namespace means the event is not ours.
+  if (
+    object.kind === 'Table' &&
+    Array.isArray(event.object.rows) &&
+    event.object.rows.length > 0 &&
+    (object.rows as unknown[]).length === 0
+  ) {
+    return undefined;
+  }
+  return { type: event.type, object };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { authenticate, parseRequestHeaderConfig } from './auth.ts';
+import fc from 'fast-check';
+import { authenticate, parseRequestHeaderConfig } from './authentication.ts';
 
 const config = parseRequestHeaderConfig({
   'requestheader-client-ca-file': 'PEM',
@@ -65,5 +66,52 @@ describe('front-proxy authentication', () => {
   it('rejects a trusted certificate without a user, and everything when aggregation is not configured', () => {
     expect(authenticate(aggregator, {}, config)).toMatchObject({ ok: false });
     expect(authenticate(aggregator, { 'x-remote-user': 'a' }, undefined)).toMatchObject({ ok: false });
+  });
+});
+
+describe('front-proxy authentication of hostile headers', () => {
+  it('keeps an extra key with a malformed escape as it came, as k8s.io/apiserver does', () => {
+    const result = authenticate(
+      aggregator,
+      { 'x-remote-user': 'alice', 'x-remote-extra-%zz': 'x', 'x-remote-extra-a%2': ['y'] },
+      config,
+    );
+    expect(result).toMatchObject({ ok: true, user: { extra: { '%zz': ['x'], 'a%2': ['y'] } } });
+  });
+
+  it('does not make the anonymous user authenticated', () => {
+    for (const headers of [
+      { 'x-remote-user': 'system:anonymous', 'x-remote-group': 'system:unauthenticated' },
+      { 'x-remote-user': 'someone', 'x-remote-group': 'system:unauthenticated' },
+    ]) {
+      const result = authenticate(aggregator, headers, config);
+      expect(result.ok && result.user.groups).not.toContain('system:authenticated');
+    }
+    const bob = authenticate(
+      aggregator,
+      { 'x-remote-user': 'bob', 'x-remote-group': 'system:authenticated' },
+      config,
+    );
+    expect(bob.ok && bob.user.groups).toEqual(['system:authenticated']);
+  });
+
+  it('never throws, whatever the headers', () => {
+    const header = fc.oneof(fc.string(), fc.array(fc.string(), { maxLength: 3 }));
+    fc.assert(
+      fc.property(
+        fc.dictionary(
+          fc.oneof(
+            fc.constantFrom('x-remote-user', 'x-remote-group', 'x-remote-uid'),
+            fc.string().map((s) => `x-remote-extra-${s}`),
+          ),
+          header,
+        ),
+        (headers) => {
+          const result = authenticate(aggregator, headers, config);
+          expect(typeof result.ok).toBe('boolean');
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -1,6 +1,10 @@
 // Authentication of the aggregator (front proxy): a client certificate that chains to the requestheader CA of
 // kube-system/extension-apiserver-authentication, with a CN in the allowed names; only then are the X-Remote-*
-// headers trusted. Anything else is 401 — a valid-looking X-Remote-User without the certificate included. Pure.
+// headers trusted. Anything else is 401 — a valid-looking X-Remote-User without the certificate included. Pure
+// and total: no header value, however malformed, throws.
+import type { TLSSocket } from 'node:tls';
+import type { Stage } from './chain.ts';
+import { StatusError } from './respond.ts';
 
 export interface RequestHeaderConfig {
   caPem: string;
@@ -80,11 +84,51 @@ export function authenticate(
   for (const [header, value] of Object.entries(headers)) {
     for (const prefix of config.extraHeaderPrefixes) {
       if (!header.startsWith(prefix.toLowerCase())) continue;
-      const key = decodeURIComponent(header.slice(prefix.length)).toLowerCase();
+      const key = unescapeExtraKey(header.slice(prefix.length)).toLowerCase();
       extra[key] = [...(extra[key] ?? []), ...(Array.isArray(value) ? value : [value ?? ''])];
     }
   }
-  // As k8s.io/apiserver does for front-proxy users.
-  if (!groups.includes('system:authenticated')) groups.push('system:authenticated');
-  return { ok: true, user: { name, ...(uid ? { uid } : {}), groups, extra } };
+  return { ok: true, user: withAuthenticatedGroup({ name, ...(uid ? { uid } : {}), groups, extra }) };
+}
+
+/**
+ * As k8s.io/apiserver's AuthenticatedGroupAdder: every user gets system:authenticated, except the anonymous user and
+ * members of system:unauthenticated (an aggregator forwarding an anonymous request must not make it authenticated).
+ */
+export function withAuthenticatedGroup(user: UserInfo): UserInfo {
+  const anonymous = user.name === 'system:anonymous' || user.groups.includes('system:unauthenticated');
+  if (anonymous || user.groups.includes('system:authenticated')) return user;
+  return { ...user, groups: [...user.groups, 'system:authenticated'] };
+}
+
+/** Extra keys are percent-encoded by the aggregator; a malformed escape keeps the raw key, as k8s.io/apiserver does. */
+function unescapeExtraKey(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return encoded;
+  }
+}
+
+/**
+ * The authentication stage: the TLS layer verified the chain (requestCert, the requestheader CA as trust); this
+ * checks that a certificate was sent and is an allowed name, then reads the user. Everything else is 401.
+ */
+export function authentication(configOf: () => RequestHeaderConfig | undefined): Stage {
+  return async (ctx, next) => {
+    const socket = ctx.req.socket as TLSSocket;
+    const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
+    const result = authenticate(
+      { authorized: socket.authorized === true, commonName: peer?.subject?.CN as string | undefined },
+      // Distinct values: the aggregator repeats X-Remote-Group once per group, which req.headers would join.
+      ctx.req.headersDistinct,
+      configOf(),
+    );
+    if (!result.ok) {
+      ctx.audit.fields.reason = result.reason;
+      throw new StatusError(401, 'Unauthorized', 'Unauthorized');
+    }
+    ctx.user = result.user;
+    await next();
+  };
 }

@@ -1,9 +1,14 @@
 // Authorization of the aggregator's users by the app cluster's RBAC (SubjectAccessReview), as aggregated API
 // servers do: kube-apiserver already authorized the request, this is defence in depth and makes the proxy safe
-// against anything that reaches it with front-proxy credentials. Decisions are cached briefly.
+// against anything that reaches it with front-proxy credentials. The attributes are kube-apiserver's, from the one
+// request parser (a list or watch with a metadata.name field selector is authorized for that name). Decisions are
+// cached briefly.
 import type { KubeClient } from '../kube/client.ts';
-import type { UserInfo } from './auth.ts';
+import type { UserInfo } from './authentication.ts';
+import type { Stage } from './chain.ts';
+import { infoOf, userOf } from './context.ts';
 import type { ResourceRequest } from './requestinfo.ts';
+import { noSuchResource, StatusError } from './respond.ts';
 
 export interface Decision {
   allowed: boolean;
@@ -65,4 +70,46 @@ export function forbiddenMessage(user: UserInfo, r: ResourceRequest): string {
   const object = `${r.resource}.${r.group}${r.name ? ` "${r.name}"` : ''}`;
   const scope = r.namespace ? ` in the namespace "${r.namespace}"` : ' at the cluster scope';
   return `${object} is forbidden: User "${user.name}" cannot ${r.verb} resource "${resource}" in API group "${r.group}"${scope}`;
+}
+
+/** The authorization stage: resource requests only (documents were answered before); 403 as kube-apiserver words it. */
+export function authorization(authorize: Authorizer): Stage {
+  return async (ctx, next) => {
+    const info = infoOf(ctx);
+    if (!info.resourceRequest) throw noSuchResource();
+    const request = info.resource;
+    const user = userOf(ctx);
+    let decision;
+    try {
+      decision = await authorize(user, request);
+    } catch (err) {
+      throw new StatusError(
+        500,
+        'InternalError',
+        `authorizing the request failed: ${(err as Error).message}`,
+      );
+    }
+    if (!decision.allowed) {
+      ctx.log.info(
+        {
+          auditID: ctx.auditID,
+          user: user.name,
+          verb: request.verb,
+          resource: request.resource,
+          namespace: request.namespace,
+        },
+        'forbidden',
+      );
+      throw forbidden(user, request);
+    }
+    await next();
+  };
+}
+
+export function forbidden(user: UserInfo, request: ResourceRequest): StatusError {
+  return new StatusError(403, 'Forbidden', forbiddenMessage(user, request), {
+    ...(request.name ? { name: request.name } : {}),
+    group: request.group,
+    kind: request.resource,
+  });
 }
