@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
-import { ownedNames } from '../operator/src/connection/names.ts';
+import { ownedNames } from '../operator/src/catalog/names.ts';
 import { fixturesDir } from '../e2e/harness/fixtures.ts';
 import { connectionManifest, operatorNamespace } from '../e2e/harness/connector.ts';
 import { kubectlOk } from '../e2e/harness/kubectl.ts';

@@ -19,7 +19,7 @@ import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import dockerfileUtils from 'dockerfile-utils';
 import { loadAll } from 'js-yaml';
 import { parseSpec } from '../operator/src/api/connection.ts';
-import { ownedNames } from '../operator/src/connection/names.ts';
+import { ownedNames } from '../operator/src/catalog/names.ts';
 import { desiredWorkload } from '../operator/src/connection/workload.ts';
 import { repoRoot } from './harness/paths.ts';
 import { freePorts } from './harness/ports.ts';

@@ -3,7 +3,7 @@
 // test process runs, so it runs with the local provider only.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { load } from 'js-yaml';
-import { ownedNames } from '../operator/src/connection/names.ts';
+import { ownedNames } from '../operator/src/catalog/names.ts';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import { createLogger } from '../operator/src/log.ts';
 import { operatorNamespace, prepareConnector } from './harness/connector.ts';

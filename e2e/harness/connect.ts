@@ -2,7 +2,7 @@
 // operator has issued the serving certificate (where a real cluster would start the proxy's pods; on kind the
 // operator's Deployment does), and the connection Ready. Disconnecting deletes the connection and stops the proxy.
 import type { RunningProxy } from '../../operator/src/proxy/server.ts';
-import { ownedNames } from '../../operator/src/connection/names.ts';
+import { ownedNames } from '../../operator/src/catalog/names.ts';
 import type { Logger } from '../../operator/src/log.ts';
 import type { RunningOperator } from '../../operator/src/operator.ts';
 import { connectionManifest, operatorNamespace, startTestOperator, startTestProxy } from './connector.ts';

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
-import { ownedNames } from '../../operator/src/connection/names.ts';
+import { ownedNames } from '../../operator/src/catalog/names.ts';
 import type { Logger } from '../../operator/src/log.ts';
 import type { RunningProxy } from '../../operator/src/proxy/server.ts';
 import { operatorNamespace, startTestProxy } from './connector.ts';

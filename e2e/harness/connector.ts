@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
 import { crdFile } from '../../operator/src/api/crd.ts';
-import { ownedNames } from '../../operator/src/connection/names.ts';
+import { ownedNames } from '../../operator/src/catalog/names.ts';
 import { kubeClient, pooledKubeConfig } from '../../operator/src/kube/client.ts';
 import { createLogger, type Logger } from '../../operator/src/log.ts';
 import { startProxy, type RunningProxy } from '../../operator/src/proxy/server.ts';

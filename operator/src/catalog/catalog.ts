@@ -2,13 +2,44 @@
 // where claims go (targetNamespace, clusterID). The operator writes it into a ConfigMap; the proxy serves discovery
 // and OpenAPI from it without asking the control plane. Gzipped: CRD schemas are large, ConfigMaps hold 1 MiB.
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { ServedGroupVersion } from '../connection/discovery.ts';
 
 export interface Catalog {
   connection: string;
   clusterID: string;
   targetNamespace: string;
   groupVersions: ServedGroupVersion[];
+}
+
+/** A printer column of the claim's CRD, shown by `kubectl get` (Tables). */
+export interface PrinterColumn {
+  name: string;
+  type: string;
+  jsonPath: string;
+  description?: string;
+  priority?: number;
+  format?: string;
+}
+
+/** One served resource in one group/version: what discovery and OpenAPI describe. */
+export interface ServedResource {
+  kind: string;
+  listKind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  categories: string[];
+  /** Where it comes from in the control plane: the XRD, and whether it is a claim or a namespaced XR. */
+  xrd: string;
+  origin: 'Claim' | 'NamespacedXR';
+  hasStatus: boolean;
+  schema: Record<string, unknown> | undefined;
+  printerColumns: PrinterColumn[];
+}
+
+export interface ServedGroupVersion {
+  group: string;
+  version: string;
+  resources: ServedResource[];
 }
 
 export const catalogKey = 'catalog.json.gz';

@@ -11,7 +11,8 @@ import {
   kubeconfigFor,
   type Credential,
 } from '../connection/credentials.ts';
-import { managedByLabels, shortName } from '../connection/names.ts';
+import { managedByLabels } from '../connection/names.ts';
+import { shortName } from '../catalog/names.ts';
 import { isNotFound, type KubeClient } from '../kube/client.ts';
 import { apply, type KubeObject } from '../kube/resources.ts';
 import type { ConnectOptions } from './args.ts';

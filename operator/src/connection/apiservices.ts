@@ -2,7 +2,7 @@
 // someone else owns — a CRD or built-in group of this cluster (automanaged), another connection, anything else —
 // is a conflict: reported, never overwritten. Pure.
 import type { KubeObject } from '../kube/resources.ts';
-import type { ServedGroupVersion } from './discovery.ts';
+import type { ServedGroupVersion } from '../catalog/catalog.ts';
 import { connectionLabel, managedByLabels } from './names.ts';
 
 export interface APIService extends KubeObject {

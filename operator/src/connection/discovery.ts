@@ -2,6 +2,7 @@
 // (Crossplane v1 claims via claimNames, v2 LegacyCluster claims) and Crossplane v2 namespaced XRs, described by
 // the CRDs Crossplane generated for them, filtered by spec.apis. Pure: the caller lists XRDs and CRDs.
 import type { ControlPlaneConnectionSpec } from '../api/connection.ts';
+import type { ServedGroupVersion, ServedResource } from '../catalog/catalog.ts';
 
 export interface XRD {
   metadata: { name: string };
@@ -45,28 +46,6 @@ export interface CRD {
     versions: CRDVersion[];
   };
   status?: { conditions?: { type: string; status: string }[] };
-}
-
-/** One served resource in one group/version: what discovery and OpenAPI describe. */
-export interface ServedResource {
-  kind: string;
-  listKind: string;
-  plural: string;
-  singular: string;
-  shortNames: string[];
-  categories: string[];
-  /** Where it comes from in the control plane: the XRD, and whether it is a claim or a namespaced XR. */
-  xrd: string;
-  origin: 'Claim' | 'NamespacedXR';
-  hasStatus: boolean;
-  schema: Record<string, unknown> | undefined;
-  printerColumns: NonNullable<CRDVersion['additionalPrinterColumns']>;
-}
-
-export interface ServedGroupVersion {
-  group: string;
-  version: string;
-  resources: ServedResource[];
 }
 
 export function servedAPIs(

@@ -8,7 +8,8 @@ import { apply, get, list, remove, type KubeObject } from '../kube/resources.ts'
 import type { APIService } from './apiservices.ts';
 import { setCondition, type ConditionReason } from './conditions.ts';
 import { ConditionError, readCredential } from './credentials.ts';
-import { connectionLabel, finalizer, ownedNames } from './names.ts';
+import { connectionLabel, finalizer } from './names.ts';
+import { ownedNames } from '../catalog/names.ts';
 import type { ReconcilerDeps, Result } from './reconcile.ts';
 import { scopedObjects } from './scoped.ts';
 import {

@@ -18,9 +18,11 @@ import {
   readCredential,
   type Credential,
 } from './credentials.ts';
-import { servedAPIs, type CRD, type ServedGroupVersion } from './discovery.ts';
+import { servedAPIs, type CRD } from './discovery.ts';
+import { type ServedGroupVersion } from '../catalog/catalog.ts';
 import { finalizeConnection } from './finalize.ts';
-import { connectionLabel, finalizer, managedByLabels, ownedNames } from './names.ts';
+import { connectionLabel, finalizer, managedByLabels } from './names.ts';
+import { ownedNames } from '../catalog/names.ts';
 import { requestToken, rotationDue, scopedObjects } from './scoped.ts';
 import { servingMaterial } from './serving.ts';
 import { desiredWorkload, proxyEndpoint, type OperatorSettings } from './workload.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseSpec } from '../api/connection.ts';
-import { ownedNames } from './names.ts';
+import { ownedNames } from '../catalog/names.ts';
 import { desiredWorkload, proxyClusterRole, type OperatorSettings } from './workload.ts';
 
 function proxyBinding(settings: OperatorSettings) {

@@ -3,7 +3,8 @@
 import type { ControlPlaneConnectionSpec } from '../api/connection.ts';
 import type { KubeObject, OwnerReference } from '../kube/resources.ts';
 import type { ProxyEndpoint } from './apiservices.ts';
-import { connectionLabel, managedByLabels, type OwnedNames } from './names.ts';
+import { connectionLabel, managedByLabels } from './names.ts';
+import { type OwnedNames } from '../catalog/names.ts';
 
 export interface OperatorSettings {
   /** Namespace of the operator and of every per-connection object. */

@@ -5,7 +5,7 @@
 // translation (create, update, merge and apply patches) or applied to the app view first (JSON patches, see
 // storage), so no patch type can reach the stored copies of those fields.
 import type { Catalog } from '../catalog/catalog.ts';
-import type { ServedResource } from '../connection/discovery.ts';
+import type { ServedResource } from '../catalog/catalog.ts';
 import type { Authorizer } from './authorization.ts';
 import { forbidden } from './authorization.ts';
 import { decodeBody, readBody } from './body.ts';

@@ -2,7 +2,7 @@
 // probe, aggregated discovery and kubectl's RESTMapper all read these, and they must answer even when the control
 // plane is down (an unavailable APIService blocks namespace deletion cluster-wide). Pure.
 import type { Catalog } from '../catalog/catalog.ts';
-import type { ServedGroupVersion, ServedResource } from '../connection/discovery.ts';
+import type { ServedGroupVersion, ServedResource } from '../catalog/catalog.ts';
 
 export const resourceVerbs = [
   'create',

@@ -2,7 +2,7 @@
 // may not create applies, to tell an update (allowed) from a create (refused). A live read, never the cache, which
 // may be cold.
 import { controlPlaneName } from '../claims/identity.ts';
-import type { ServedResource } from '../connection/discovery.ts';
+import type { ServedResource } from '../catalog/catalog.ts';
 import { isNotFound, type KubeClient } from '../kube/client.ts';
 import type { ResourceRequest } from './requestinfo.ts';
 import { StatusError } from './respond.ts';

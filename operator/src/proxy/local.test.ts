@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { controlPlaneName, originLabels } from '../claims/identity.ts';
-import type { ServedResource } from '../connection/discovery.ts';
+import type { ServedResource } from '../catalog/catalog.ts';
 import type { CachedClaim } from './claimcache.ts';
 import { answerFromCache, namespaceIsEmpty } from './local.ts';
 import type { ResourceRequest } from './requestinfo.ts';

@@ -3,7 +3,7 @@
 // every namespaced API of the cluster on every namespace deletion; those must never wait for the control plane).
 // Pure: the cache's view in, the response out.
 import { appNamespaceLabel, clusterIDLabel, labelValue } from '../claims/identity.ts';
-import type { ServedResource } from '../connection/discovery.ts';
+import type { ServedResource } from '../catalog/catalog.ts';
 import type { ClaimView } from './claimcache.ts';
 import type { ResourceRequest } from './requestinfo.ts';
 import { negotiateRepresentation, renderList, renderObject } from './representation.ts';

@@ -4,7 +4,7 @@
 // PATCH never offers strategic merge, exactly like CRDs. Pure.
 import { createHash } from 'node:crypto';
 import type { Catalog } from '../catalog/catalog.ts';
-import type { ServedGroupVersion, ServedResource } from '../connection/discovery.ts';
+import type { ServedGroupVersion, ServedResource } from '../catalog/catalog.ts';
 
 type Doc = Record<string, unknown>;
 

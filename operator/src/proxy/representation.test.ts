@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ServedResource } from '../connection/discovery.ts';
+import type { ServedResource } from '../catalog/catalog.ts';
 import { humanDuration, negotiateRepresentation, renderList, renderObject } from './representation.ts';
 
 const resource: ServedResource = {

@@ -1,7 +1,7 @@
 // The forms kube-apiserver returns an object or a list in, chosen by the Accept header: the full object, metadata
 // only (PartialObjectMetadata[List], used by the garbage collector and the namespace controller), or a Table
 // (kubectl get) with the CRD's printer columns. Used for answers the proxy gives from its cache. Pure.
-import type { ServedResource } from '../connection/discovery.ts';
+import type { ServedResource } from '../catalog/catalog.ts';
 import { compileJSONPath } from './jsonpath.ts';
 
 type Obj = Record<string, unknown> & { metadata?: Record<string, unknown> & { resourceVersion?: string } };

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:https';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { decodeCatalog, type Catalog } from '../catalog/catalog.ts';
-import { ownedNames } from '../connection/names.ts';
+import { ownedNames } from '../catalog/names.ts';
 import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
 import { isHTTPAnswer } from './health.ts';
 import { kubeClient, pooledKubeConfig, type KubeClient } from '../kube/client.ts';
