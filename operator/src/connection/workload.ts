@@ -133,6 +133,9 @@ export function desiredWorkload(input: WorkloadInput): KubeObject[] {
           metadata: { labels },
           spec: {
             serviceAccountName: names.proxy,
+            // The proxy serves on for 5 s after SIGTERM (--shutdown-delay-seconds), then up to 25 s for requests in
+            // flight (--shutdown-timeout-seconds): the pod must be given longer than both before SIGKILL.
+            terminationGracePeriodSeconds: 40,
             securityContext: {
               runAsNonRoot: true,
               runAsUser: 65532,

@@ -13,34 +13,36 @@ export const maxDepth = 10_000;
 const tooLarge = () =>
   new StatusError(413, 'RequestEntityTooLarge', `the request body is larger than ${maxBodyBytes} bytes`);
 
+/** An upload over the limit is read on and thrown away up to this much, so the client gets its 413. */
+const maxDiscardBytes = 64 * 1024 * 1024;
+
 /**
- * The whole body. A body over the limit is refused as soon as it is known (by Content-Length or while reading): the
- * answer asks the client to close the connection, and the rest of the upload is discarded with it.
+ * The whole body. A body over the limit is refused with 413 — but only once the client has sent it, thrown away
+ * without keeping it (up to 64 MiB): a client still writing its request when the connection closes sees a reset,
+ * not the answer (Go's transport, the aggregator's, reports "connection reset by peer"). The answer then asks the
+ * client to close the connection.
  */
 export function readBody(req: IncomingMessage, res: ServerResponse, limit = maxBodyBytes): Promise<string> {
-  const refuse = () => {
-    res.setHeader('connection', 'close');
-    // Once the 413 is written, stop reading the rest of the upload.
-    res.once('finish', () => req.destroy());
-    return tooLarge();
-  };
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(refuse());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.pause();
-        reject(refuse());
-        return;
-      }
-      chunks.push(chunk);
+    let over = false;
+    const refuse = () => {
+      res.setHeader('connection', 'close');
+      reject(tooLarge());
     };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) over = true;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) over = true;
+      if (!over) chunks.push(chunk);
+      else if (size > maxDiscardBytes) {
+        refuse();
+        req.destroy();
+      }
+    });
+    req.once('end', () => (over ? refuse() : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.once('error', (err) =>
       reject(new StatusError(400, 'BadRequest', `the request body could not be read: ${err.message}`)),
     );

@@ -207,19 +207,20 @@ async function jsonPatch(
     });
     const view = fromControlPlane(current.body, scope);
     if (!view || view.metadata?.namespace !== origin.namespace) throw notFoundOf(request, admitted.name);
-    const patched = applyPatch(view, admitted.operations!) as Obj;
-    const obj = checkObject(patched, {
-      apiVersion: `${request.group}/${request.version}`,
-      kind: admitted.resource.kind,
-      namespace: origin.namespace,
-      name: undefined,
-    }) as Obj;
-    if (obj.metadata?.name !== origin.name || obj.metadata?.namespace !== origin.namespace)
+    const patched = applyPatch(view, admitted.operations!) as Obj | null;
+    const patchedMeta = patched && typeof patched === 'object' ? patched.metadata : undefined;
+    if (patchedMeta?.name !== origin.name || patchedMeta?.namespace !== origin.namespace)
       throw new StatusError(
         422,
         'Invalid',
         `${admitted.resource.kind} "${origin.name}" is invalid: metadata.name, metadata.namespace: Invalid value: field is immutable`,
       );
+    const obj = checkObject(patched, {
+      apiVersion: `${request.group}/${request.version}`,
+      kind: admitted.resource.kind,
+      namespace: origin.namespace,
+      name: origin.name,
+    }) as Obj;
     const clientVersion = obj.metadata?.resourceVersion;
     const preconditioned = clientVersion !== undefined && clientVersion !== view.metadata?.resourceVersion;
     const body = toControlPlane(obj, scope, origin);

@@ -25,7 +25,11 @@ export function parseOperations(body: unknown): Operation[] {
     if (typeof op.path !== 'string')
       throw new StatusError(400, 'BadRequest', `JSON patch operation ${i} has no "path"`);
     if ((op.op === 'move' || op.op === 'copy') && typeof op.from !== 'string')
-      throw new StatusError(400, 'BadRequest', `JSON patch operation ${i} (${op.op}) has no "from"`);
+      throw new StatusError(
+        400,
+        'BadRequest',
+        `JSON patch operation ${i} (${op.op}) names no pointer to take the value from`,
+      );
     if ((op.op === 'add' || op.op === 'replace' || op.op === 'test') && !('value' in op))
       throw new StatusError(400, 'BadRequest', `JSON patch operation ${i} (${op.op}) has no "value"`);
     return op as unknown as Operation;
