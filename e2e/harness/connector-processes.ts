@@ -37,10 +37,20 @@ export function startOperatorProcess(
   );
 }
 
-/** `ctp-connector proxy` of one connection on loopback `port`, with its ServiceAccount's rights. */
+/**
+ * `ctp-connector proxy` of one connection on loopback `port`, with its ServiceAccount's rights; `metricsAddress`
+ * enables its plain-HTTP /metrics and /readyz, `args` are further flags.
+ */
 export function startProxyProcess(
   app: KubectlTarget & { dir: string },
-  place: ProcessPlace & { name: string; connection: string; port: number; logLevel?: string },
+  place: ProcessPlace & {
+    name: string;
+    connection: string;
+    port: number;
+    logLevel?: string;
+    metricsAddress?: string;
+    args?: string[];
+  },
 ): ManagedProcess {
   return startNode(place, place.name, [
     'proxy',
@@ -49,8 +59,11 @@ export function startProxyProcess(
     `--namespace=${operatorNamespace}`,
     `--port=${place.port}`,
     '--host=127.0.0.1',
-    '--metrics-bind-address=0',
+    `--metrics-bind-address=${place.metricsAddress ?? '0'}`,
     `--log-level=${place.logLevel ?? 'info'}`,
+    // Tests and the benchmark stop proxies often; `args` may ask for the real delay (5 s).
+    '--shutdown-delay-seconds=1',
+    ...(place.args ?? []),
   ]);
 }
 

@@ -66,7 +66,10 @@ export function startProcess(options: StartOptions): ManagedProcess {
       grace.abort(); // a pending grace timer would keep the event loop alive
       if (outcome === 'timeout') {
         killGroup(pid, 'SIGKILL');
-        await exited;
+        // The child is unref'd: without a timer of ours, the event loop could end before its exit is seen.
+        const wait = new AbortController();
+        await Promise.race([exited, sleep(5_000, undefined, { signal: wait.signal }).catch(() => undefined)]);
+        wait.abort();
       }
       // Children of the process (if any) share its group; make sure none outlive it.
       killGroup(pid, 'SIGKILL');

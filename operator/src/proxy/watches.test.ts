@@ -28,4 +28,13 @@ describe('watch limits', () => {
     registry.endAll();
     expect(ended).toEqual(['a', 'b', 'c']);
   });
+
+  it('ends a watch opened after shutdown began at once', async () => {
+    const registry = watchRegistry();
+    registry.endAll();
+    let ended = false;
+    registry.open('late', () => (ended = true));
+    await Promise.resolve();
+    expect(ended).toBe(true);
+  });
 });

@@ -13,7 +13,7 @@ export interface WatchLimitsOptions {
 export interface WatchRegistry {
   /** Registers a watch of `user`, ended by `end` at shutdown; throws 429 over a limit. Returns its release. */
   open(user: string, end: () => void): () => void;
-  /** Ends every open watch (shutdown). */
+  /** Ends every open watch, and from then on every new one at once (shutdown: clients watch elsewhere). */
   endAll(): void;
   count(): number;
 }
@@ -22,6 +22,7 @@ export function watchRegistry(options: WatchLimitsOptions = {}): WatchRegistry {
   const total = options.total ?? 2_000;
   const perUser = options.perUser ?? 500;
   const open = new Map<symbol, { user: string; end: () => void }>();
+  let closed = false;
   const byUser = new Map<string, number>();
   const tooMany = (message: string) =>
     new StatusError(429, 'TooManyRequests', message, { retryAfterSeconds: 1 });
@@ -34,6 +35,8 @@ export function watchRegistry(options: WatchLimitsOptions = {}): WatchRegistry {
       const key = Symbol(user);
       open.set(key, { user, end });
       byUser.set(user, mine + 1);
+      // A watch that arrives on a kept-alive connection while the proxy drains would hold it open until the end.
+      if (closed) queueMicrotask(end);
       return () => {
         if (!open.delete(key)) return;
         const left = (byUser.get(user) ?? 1) - 1;
@@ -42,6 +45,7 @@ export function watchRegistry(options: WatchLimitsOptions = {}): WatchRegistry {
       };
     },
     endAll() {
+      closed = true;
       for (const watch of [...open.values()]) watch.end();
     },
     count: () => open.size,
