@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
+import { toControlPlane } from '../operator/src/proxy/translate.ts';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
 import { operatorNamespace, prepareConnector } from './harness/connector.ts';
@@ -102,32 +103,114 @@ describe('proxy: claims through the aggregation layer', () => {
     expect(empty.trim()).toBe('');
   });
 
-  it('never lets a write by name reach a claim of another namespace whose control-plane name collides', async () => {
-    // The hash input joins name and namespace with "-x-": these two map to one control-plane name.
+  it('stores two claims whose names collided under the v1 naming scheme as two claims', async () => {
+    // v1 joined name, namespace and cluster with "-x-": these two mapped to one control-plane name.
     const long = 'l'.repeat(50);
-    const owner = { name: `${long}-x-a`, namespace: 'b' };
-    const intruder = { name: long, namespace: 'a-x-b' };
-    const mapped = controlPlaneName(owner.name, owner.namespace, clusterID);
-    expect(controlPlaneName(intruder.name, intruder.namespace, clusterID)).toBe(mapped);
-    for (const ns of [owner.namespace, intruder.namespace]) await kubectl(app, ['create', 'namespace', ns]);
-    await kubectlOk(app, ['apply', '-f', '-'], JSON.stringify(claimManifest({ ...owner, id: 'owner' })));
-    const storedClaim = async () =>
+    const first = { name: `${long}-x-a`, namespace: 'b' };
+    const second = { name: long, namespace: 'a-x-b' };
+    expect(controlPlaneName(first.name, first.namespace, clusterID, 'v1')).toBe(
+      controlPlaneName(second.name, second.namespace, clusterID, 'v1'),
+    );
+    for (const ns of [first.namespace, second.namespace]) await kubectl(app, ['create', 'namespace', ns]);
+    for (const [claim, id] of [
+      [first, 'first'],
+      [second, 'second'],
+    ] as const)
+      await kubectlOk(
+        app,
+        ['apply', '--server-side', '-f', '-'],
+        JSON.stringify(claimManifest({ ...claim, id })),
+      );
+    const storedOf = async (claim: { name: string; namespace: string }) =>
       JSON.parse(
-        await kubectlOk(cp, ['-n', target, 'get', 'kubernetesclusters', mapped, '-o', 'json']),
-      ) as Claim;
-    const storedBefore = await storedClaim();
-    // The proxy's claim cache must hold the owner before the intruder writes (it does within milliseconds).
-    await waitFor(
-      async () =>
-        (await kubectl(app, ['-n', owner.namespace, 'get', 'kubernetesclusters', owner.name])).code === 0 ||
-        undefined,
-      { what: 'the owner claim readable through the proxy', timeoutMs: 10_000 },
+        await kubectlOk(cp, [
+          ...['-n', target, 'get', 'kubernetesclusters'],
+          ...[controlPlaneName(claim.name, claim.namespace, clusterID), '-o', 'json'],
+        ]),
+      ) as Claim & { spec: { id: string } };
+    expect((await storedOf(first)).spec.id).toBe('first');
+    const secondBefore = await storedOf(second);
+    expect(secondBefore.spec.id).toBe('second');
+    await kubectlOk(app, [
+      ...['-n', first.namespace, 'patch', 'kubernetesclusters', first.name],
+      ...['--type', 'merge', '-p', '{"spec":{"id":"first-changed"}}'],
+    ]);
+    expect((await storedOf(first)).spec.id).toBe('first-changed');
+    expect(await storedOf(second)).toEqual(secondBefore);
+    for (const claim of [first, second])
+      await kubectlOk(app, ['-n', claim.namespace, 'delete', 'kubernetesclusters', claim.name]);
+  });
+
+  it('serves, updates and deletes claims stored under v1 names in place, and never re-creates them', async () => {
+    // What the proxy of an earlier version stored: v1 names, no name-scheme label.
+    const scope = { clusterID, targetNamespace: target };
+    const legacy = { namespace: 'b', name: `${'l'.repeat(50)}-x-a` };
+    const v1 = controlPlaneName(legacy.name, legacy.namespace, clusterID, 'v1');
+    const stored = toControlPlane(
+      claimManifest({ ...legacy, id: 'legacy', connectionSecret: 'legacy-conn' }) as never,
+      scope,
+      legacy,
+      'v1',
+    );
+    expect(stored.metadata?.name).toBe(v1);
+    await kubectl(app, ['create', 'namespace', legacy.namespace]);
+    await kubectlOk(cp, ['create', '-f', '-'], JSON.stringify(stored));
+    const storedNow = async () =>
+      JSON.parse(
+        await kubectlOk(cp, ['-n', target, 'get', 'kubernetesclusters', v1, '-o', 'json']),
+      ) as Claim & {
+        metadata: { uid: string; resourceVersion: string };
+        spec: { id: string; writeConnectionSecretToRef: { name: string } };
+      };
+    const before = await storedNow();
+    const inApp = ['-n', legacy.namespace];
+    const got = await waitFor(
+      async () => {
+        const r = await kubectl(app, [...inApp, 'get', 'kubernetesclusters', legacy.name, '-o', 'json']);
+        return r.code === 0 ? (JSON.parse(r.stdout) as Claim) : undefined;
+      },
+      { what: 'the v1 claim through the proxy', timeoutMs: 10_000 },
+    );
+    expect(got.metadata.name).toBe(legacy.name);
+    expect(got.spec.writeConnectionSecretToRef?.name).toBe('legacy-conn');
+    expect(await kubectlOk(app, [...inApp, 'get', 'kubernetesclusters', '-o', 'name'])).toContain(
+      legacy.name,
     );
 
-    const intrude = claimManifest({ ...intruder, id: 'intruder' });
-    const applied = await kubectl(app, ['apply', '--server-side', '-f', '-'], JSON.stringify(intrude));
-    expect(applied.code).not.toBe(0);
-    expect(applied.stderr).toContain('its control-plane name is taken by a claim of another namespace');
+    // A create of the same claim is refused; a merge patch and an apply change it in place.
+    const again = await kubectl(
+      app,
+      ['create', '-f', '-'],
+      JSON.stringify(claimManifest({ ...legacy, id: 'x' })),
+    );
+    expect(again.stderr).toContain('AlreadyExists');
+    await kubectlOk(app, [
+      ...inApp,
+      'patch',
+      'kubernetesclusters',
+      legacy.name,
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"id":"patched"}}',
+    ]);
+    await kubectlOk(
+      app,
+      ['apply', '--server-side', '--force-conflicts', '-f', '-'],
+      JSON.stringify(claimManifest({ ...legacy, id: 'applied', connectionSecret: 'legacy-conn' })),
+    );
+    const after = await storedNow();
+    expect(after.metadata.uid).toBe(before.metadata.uid);
+    expect(after.spec.id).toBe('applied');
+    // Its connection Secret keeps the v1 name the composition writes to; nothing was stored under the v2 name.
+    expect(after.spec.writeConnectionSecretToRef.name).toBe(before.spec.writeConnectionSecretToRef.name);
+    expect(after.metadata.labels).not.toHaveProperty('connect.ctp.dev/name-scheme');
+    const v2 = controlPlaneName(legacy.name, legacy.namespace, clusterID);
+    expect((await kubectl(cp, ['-n', target, 'get', 'kubernetesclusters', v2])).code).not.toBe(0);
+
+    // The namespace whose v1 name collided cannot reach it: for that claim it does not exist.
+    const intruder = { namespace: 'a-x-b', name: 'l'.repeat(50) };
+    await kubectl(app, ['create', 'namespace', intruder.namespace]);
     const patched = await kubectl(app, [
       ...['-n', intruder.namespace, 'patch', 'kubernetesclusters', intruder.name],
       ...['--type', 'merge', '-p', '{"spec":{"id":"intruder"}}'],
@@ -141,11 +224,10 @@ describe('proxy: claims through the aggregation layer', () => {
       intruder.name,
     ]);
     expect(deleted.stderr).toContain(`"${intruder.name}" not found`);
-    const created = await kubectl(app, ['create', '-f', '-'], JSON.stringify(intrude));
-    expect(created.stderr).toContain('AlreadyExists');
+    expect((await storedNow()).metadata.resourceVersion).toBe(after.metadata.resourceVersion);
 
-    expect(await storedClaim()).toEqual(storedBefore);
-    await kubectlOk(app, ['-n', owner.namespace, 'delete', 'kubernetesclusters', owner.name]);
+    await kubectlOk(app, [...inApp, 'delete', 'kubernetesclusters', legacy.name]);
+    expect((await kubectl(cp, ['-n', target, 'get', 'kubernetesclusters', v1])).code).not.toBe(0);
   });
 
   it('answers a missing claim with a NotFound Status in the app namespace terms', async () => {

@@ -79,6 +79,15 @@ describe('front-proxy authentication of hostile headers', () => {
     expect(result).toMatchObject({ ok: true, user: { extra: { '%zz': ['x'], 'a%2': ['y'] } } });
   });
 
+  it('takes an extra named "__proto__" as a key like any other (found by the property below)', () => {
+    const result = authenticate(
+      aggregator,
+      { 'x-remote-user': 'alice', 'x-remote-extra-__proto__': ['x'] },
+      config,
+    );
+    expect(result.ok && JSON.stringify(result.user.extra)).toBe('{"__proto__":["x"]}');
+  });
+
   it('does not make the anonymous user authenticated', () => {
     for (const headers of [
       { 'x-remote-user': 'system:anonymous', 'x-remote-group': 'system:unauthenticated' },

@@ -80,7 +80,8 @@ export function authenticate(
   if (!name) return { ok: false, reason: 'no user in the requestheader username headers' };
   const uid = config.uidHeaders.flatMap(values)[0];
   const groups = config.groupHeaders.flatMap(values);
-  const extra: Record<string, string[]> = {};
+  // No prototype: an extra named "__proto__" is a key like any other.
+  const extra: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   for (const [header, value] of Object.entries(headers)) {
     for (const prefix of config.extraHeaderPrefixes) {
       if (!header.startsWith(prefix.toLowerCase())) continue;

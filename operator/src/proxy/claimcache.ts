@@ -25,6 +25,8 @@ export interface ClaimCache {
   synced: Promise<void>;
   /** The cached claims of one resource, or undefined while it has not synced. */
   view(group: string, version: string, plural: string): ClaimView | undefined;
+  /** Whether the resource has synced: then the cache holds every claim of this cluster (as of its last event). */
+  hasSynced(group: string, version: string, plural: string): boolean;
   /** The cached claim stored under a control-plane name, if the resource has synced and holds it. */
   stored(group: string, version: string, plural: string, name: string): CachedClaim | undefined;
   /** Every cached claim of every resource. */
@@ -92,6 +94,9 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
       const entry = resources.get(`${group}/${version}/${plural}`);
       if (!entry?.informer.synced()) return undefined;
       return { items: entry.informer.list(), resourceVersion: entry.resourceVersion };
+    },
+    hasSynced(group, version, plural) {
+      return resources.get(`${group}/${version}/${plural}`)?.informer.synced() ?? false;
     },
     stored(group, version, plural, name) {
       const entry = resources.get(`${group}/${version}/${plural}`);

@@ -7,7 +7,7 @@
 // with the copies in the app cluster and removes strays.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { controlPlaneName } from '../claims/identity.ts';
+import { controlPlaneName, schemeOf } from '../claims/identity.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { supervisedInformer } from '../controller/informer.ts';
 import { createWorkQueue } from '../controller/workqueue.ts';
@@ -69,7 +69,7 @@ export function wantedCopyOf(claim: CachedClaim, scope: Scope): WantedCopy | und
   return {
     key: `${origin.namespace}/${secretName}`,
     secretName,
-    source: controlPlaneName(secretName, origin.namespace, scope.clusterID),
+    source: controlPlaneName(secretName, origin.namespace, scope.clusterID, schemeOf(claim)),
     origin,
     kind: claim.kind ?? 'claim',
   };

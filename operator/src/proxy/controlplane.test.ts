@@ -1,9 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { KubeApiError } from '../kube/client.ts';
+import { controlPlaneName } from '../claims/identity.ts';
 import { translateFailure } from './controlplane.ts';
 import type { ResourceRequest } from './requestinfo.ts';
 
 const scope = { clusterID: 'c1', targetNamespace: 'team-1' };
+const origin = { namespace: 'shop', name: 'db' };
+const mapped = controlPlaneName('db', 'shop', 'c1');
+const legacy = controlPlaneName('db', 'shop', 'c1', 'v1');
+
 const request: ResourceRequest = {
   group: 'platform.example.org',
   version: 'v1alpha1',
@@ -26,27 +31,23 @@ const failure = (code: number, reason: string, message: string, details?: object
 
 describe('control-plane failures, as the client sees them', () => {
   it("turns the proxy's own credential failures into 503 without naming its identity", () => {
-    const rejected = translateFailure(
-      failure(401, 'Unauthorized', 'Unauthorized'),
-      scope,
-      request,
-      'db-0123',
-      'db',
-    );
+    const rejected = translateFailure(failure(401, 'Unauthorized', 'Unauthorized'), scope, request, origin);
     expect(rejected).toMatchObject({ code: 503, reason: 'ServiceUnavailable' });
     const forbidden = translateFailure(
       failure(
         403,
         'Forbidden',
-        'kubernetesclusters.platform.example.org "db-0123" is forbidden: User "system:serviceaccount:team-1:ctp-connector-x" cannot patch resource "kubernetesclusters" in API group "platform.example.org" in the namespace "team-1"',
+        `kubernetesclusters.platform.example.org "${mapped}" is forbidden: User "system:serviceaccount:team-1:ctp-connector-x" cannot patch resource "kubernetesclusters" in API group "platform.example.org" in the namespace "team-1"`,
       ),
       scope,
       request,
-      'db-0123',
-      'db',
+      origin,
     );
     expect(forbidden).toMatchObject({ code: 503, reason: 'ServiceUnavailable' });
-    for (const err of [rejected, forbidden]) expect(err.message).not.toMatch(/team-1|serviceaccount|db-0123/);
+    for (const err of [rejected, forbidden]) {
+      expect(err.message).not.toMatch(/team-1|serviceaccount/);
+      expect(err.message).not.toContain(mapped);
+    }
   });
 
   it('passes other failures on with the app-side name and namespace', () => {
@@ -54,13 +55,12 @@ describe('control-plane failures, as the client sees them', () => {
       failure(
         409,
         'Conflict',
-        'Operation cannot be fulfilled on kubernetesclusters.platform.example.org "db-0123": the object has been modified',
-        { name: 'db-0123', kind: 'kubernetesclusters' },
+        `Operation cannot be fulfilled on kubernetesclusters.platform.example.org "${mapped}": the object has been modified`,
+        { name: mapped, kind: 'kubernetesclusters' },
       ),
       scope,
       request,
-      'db-0123',
-      'db',
+      origin,
     );
     expect(conflict).toMatchObject({
       code: 409,
@@ -79,7 +79,6 @@ describe('control-plane failures, as the client sees them', () => {
       scope,
       request,
       undefined,
-      undefined,
     );
     expect(terminating).toMatchObject({
       code: 403,
@@ -90,8 +89,15 @@ describe('control-plane failures, as the client sees them', () => {
       scope,
       request,
       undefined,
-      undefined,
     );
     expect(throttled.details).toMatchObject({ retryAfterSeconds: 3 });
+    // A claim stored under its v1 name is named back too.
+    const legacyConflict = translateFailure(
+      failure(409, 'Conflict', `"${legacy}" changed`),
+      scope,
+      request,
+      origin,
+    );
+    expect(legacyConflict.message).toBe('"db" changed');
   });
 });

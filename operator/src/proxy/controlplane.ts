@@ -1,12 +1,13 @@
 // The storage backend that forwards to the control plane: the path rewritten to targetNamespace and the mapped
 // name, selectors narrowed to this cluster (and namespace), bodies translated up, every answer translated back, and
 // the control plane's failures turned into Statuses the client may see (never the proxy's own identity there).
-import { controlPlaneName } from '../claims/identity.ts';
+import { currentScheme, type NameScheme } from '../claims/identity.ts';
 import { KubeApiError, TransportError, type Exchange, type KubeClient } from '../kube/client.ts';
 import type { ClaimCache } from './claimcache.ts';
 import { admittedOf, resourceOf, userOf, type RequestContext } from './context.ts';
 import type { UpstreamHealth } from './health.ts';
 import { applyPatch } from './jsonpatch.ts';
+import { candidates, locateInCache, locateLive, type Location, type Origin } from './locate.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import { checkObject } from './objectrules.ts';
 import type { ResourceRequest } from './requestinfo.ts';
@@ -67,20 +68,15 @@ export async function forwardToControlPlane(
   const request = resourceOf(ctx);
   const admitted = admittedOf(ctx);
   const { scope } = backend;
-  const namespace = request.namespace;
-  const name = admitted.name;
-  const mapped = name && namespace ? controlPlaneName(name, namespace, scope.clusterID) : undefined;
   const collection = `/apis/${request.group}/${request.version}/namespaces/${scope.targetNamespace}/${request.resource}`;
-  let path = collection;
-  if (mapped && request.namedInPath) path += `/${encodeURIComponent(mapped)}`;
-  if (request.subresource) path += `/${request.subresource}`;
   const query: Record<string, string> = {};
   for (const key of passthroughQuery) {
     const value = ctx.info!.query.get(key);
     if (value !== null) query[key] = value;
   }
+  let onlyName: string | undefined;
   if (request.verb === 'list' || request.verb === 'deletecollection' || request.verb === 'watch') {
-    const selectors = narrowSelectors(ctx.info!.query, scope, namespace);
+    const selectors = narrowSelectors(ctx.info!.query, scope, request.namespace);
     if (!selectors) {
       if (request.verb === 'watch')
         throw new StatusError(
@@ -91,42 +87,229 @@ export async function forwardToControlPlane(
       json(ctx.res, 200, emptyList(request, admitted.resource.listKind));
       return undefined;
     }
-    Object.assign(query, selectors);
+    onlyName = selectors.onlyName;
+    query.labelSelector = selectors.labelSelector;
+    if (selectors.fieldSelector) query.fieldSelector = selectors.fieldSelector;
   }
-  if (request.verb === 'watch') return forwardWatch(ctx, backend, collection, { ...query, watch: 'true' });
-  if (mapped && (request.verb === 'update' || request.verb === 'patch' || request.verb === 'delete'))
-    guardCollision(ctx, backend, request, mapped);
-
-  const send = (method: 'GET' | 'PUT', target: string, body: unknown, contentType?: string) =>
-    call(ctx, backend, method, target, query, body, contentType);
+  if (request.verb === 'watch')
+    return forwardWatch(ctx, backend, collection, { ...query, watch: 'true' }, onlyName);
+  const origin =
+    admitted.name && request.namespace ? { namespace: request.namespace, name: admitted.name } : undefined;
   try {
     let answer: Exchange<Obj>;
-    if (admitted.operations) answer = await jsonPatch(ctx, backend, collection, path, mapped!, send);
+    if (request.verb === 'create') answer = await create(ctx, backend, collection, query, origin!);
+    else if (request.namedInPath && request.verb === 'get')
+      answer = await get(ctx, backend, collection, query, origin!);
+    else if (request.namedInPath) answer = await writeNamed(ctx, backend, collection, query, origin!);
     else
       answer = await call(
         ctx,
         backend,
         ctx.req.method as 'GET',
-        path,
+        collection,
         query,
-        upstreamBody(ctx, scope),
+        admitted.body,
         contentTypeUp(ctx),
       );
-    return respond(ctx, backend, answer, name);
+    return respond(ctx, backend, answer, admitted.name, onlyName);
   } catch (err) {
-    return failed(ctx, backend, err, mapped, name);
+    return failed(ctx, backend, err, origin);
   }
 }
 
-/** What is sent up: the translated object for create, update, merge and apply; DeleteOptions as they are. */
-function upstreamBody(ctx: RequestContext, scope: Scope): unknown {
+const subpath = (ctx: RequestContext, collection: string, name: string) => {
+  const sub = resourceOf(ctx).subresource;
+  return `${collection}/${encodeURIComponent(name)}${sub ? `/${sub}` : ''}`;
+};
+
+/** A get: the v2 name first, then — for claims stored before v2 — the v1 name; the origin is checked on the way back. */
+async function get(
+  ctx: RequestContext,
+  backend: ControlPlaneBackend,
+  collection: string,
+  query: Record<string, string>,
+  origin: Origin,
+): Promise<Exchange<Obj>> {
+  const [newest, ...older] = candidates(origin, backend.scope);
+  try {
+    return await call(
+      ctx,
+      backend,
+      'GET',
+      subpath(ctx, collection, newest!.name),
+      query,
+      undefined,
+      undefined,
+    );
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.code === 404) || older.length === 0) throw err;
+    return call(ctx, backend, 'GET', subpath(ctx, collection, older[0]!.name), query, undefined, undefined);
+  }
+}
+
+/**
+ * A create: under the v2 name, unless this claim is stored already under its v1 name (AlreadyExists, as
+ * kube-apiserver answers for an existing name). A v2 name that is taken the control plane refuses by itself.
+ */
+async function create(
+  ctx: RequestContext,
+  backend: ControlPlaneBackend,
+  collection: string,
+  query: Record<string, string>,
+  origin: Origin,
+): Promise<Exchange<Obj>> {
+  const request = resourceOf(ctx);
+  const older = candidates(origin, backend.scope).slice(1);
+  if (older.length > 0) {
+    // A synced cache holds every claim of this cluster; only while it has not synced is the control plane asked.
+    const synced = backend.claims?.hasSynced(request.group, request.version, request.resource);
+    const legacy = synced
+      ? (backend.claims?.stored(request.group, request.version, request.resource, older[0]!.name) as
+          Obj | undefined)
+      : await fetch(ctx, backend, collection, older[0]!.name);
+    if (legacy && originMatches(legacy, origin, backend.scope)) throw alreadyExists(request, origin.name);
+  }
+  const body = translatedBody(ctx, backend.scope, currentScheme);
+  return call(ctx, backend, 'POST', collection, query, body, contentTypeUp(ctx));
+}
+
+/**
+ * update, patch (merge, apply, JSON), delete of one claim, and its status: to where the claim is stored, with its uid
+ * as precondition. Where the claim cache knew the location, a conflict may mean the hint was stale: the control
+ * plane is asked and the write retried once.
+ */
+async function writeNamed(
+  ctx: RequestContext,
+  backend: ControlPlaneBackend,
+  collection: string,
+  query: Record<string, string>,
+  origin: Origin,
+): Promise<Exchange<Obj>> {
+  const request = resourceOf(ctx);
+  const admitted = admittedOf(ctx);
+  const live = () => locateLive((name) => fetch(ctx, backend, collection, name), origin, backend.scope);
+  const stored = (name: string) =>
+    backend.claims?.stored(request.group, request.version, request.resource, name);
+  let location =
+    (admitted.operations ? undefined : locateInCache(stored, origin, backend.scope)) ?? (await live());
+  for (;;) {
+    try {
+      return await writeTo(ctx, backend, collection, query, origin, location);
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.code === 409) || location.kind !== 'found' || location.live)
+        throw err;
+      location = await live();
+    }
+  }
+}
+
+async function writeTo(
+  ctx: RequestContext,
+  backend: ControlPlaneBackend,
+  collection: string,
+  query: Record<string, string>,
+  origin: Origin,
+  location: Location,
+): Promise<Exchange<Obj>> {
+  const request = resourceOf(ctx);
+  const admitted = admittedOf(ctx);
+  const applies = admitted.bodyType === 'application/apply-patch+yaml';
+  if (location.kind === 'taken') {
+    if (applies)
+      throw new StatusError(
+        409,
+        'Conflict',
+        `${request.resource}.${request.group} "${origin.name}" cannot be stored: its control-plane name is taken by an object of another origin; choose another name`,
+      );
+    throw notFoundOf(request, origin.name);
+  }
+  // Only an apply creates what does not exist (and not through a subresource).
+  if (location.kind === 'free' && !(applies && !request.subresource)) throw notFoundOf(request, origin.name);
+  const path = subpath(ctx, collection, location.name);
+  if (admitted.operations && location.kind === 'found')
+    return jsonPatch(ctx, backend, path, query, origin, location);
+  const uid = location.kind === 'found' ? location.uid : undefined;
+  const scheme = location.kind === 'found' ? location.scheme : currentScheme;
+  const body =
+    request.verb === 'delete'
+      ? withDeletePrecondition(admitted.body, uid)
+      : withUID(translatedBody(ctx, backend.scope, scheme) as Obj, uid);
+  return call(ctx, backend, ctx.req.method as 'PUT', path, query, body, contentTypeUp(ctx));
+}
+
+/** A stored object by control-plane name, or undefined for 404. */
+async function fetch(
+  ctx: RequestContext,
+  backend: ControlPlaneBackend,
+  collection: string,
+  name: string,
+): Promise<Obj | undefined> {
+  try {
+    return (
+      await call(
+        ctx,
+        backend,
+        'GET',
+        `${collection}/${encodeURIComponent(name)}`,
+        {},
+        undefined,
+        undefined,
+        'application/json',
+      )
+    ).body;
+  } catch (err) {
+    if (err instanceof KubeApiError && err.code === 404) return undefined;
+    throw err;
+  }
+}
+
+function originMatches(obj: Obj, origin: Origin, scope: Scope): boolean {
+  const stored = originOf(obj, scope);
+  return stored?.namespace === origin.namespace && stored.name === origin.name;
+}
+
+/** A body that names no uid gets the located object's: the write reaches that object or fails. */
+function withUID(body: Obj | undefined, uid: string | undefined): Obj | undefined {
+  if (!uid || !body || body.metadata?.uid) return body;
+  return { ...body, metadata: { ...body.metadata, uid } };
+}
+
+function withDeletePrecondition(options: unknown, uid: string | undefined): unknown {
+  if (!uid) return options;
+  const given = (options && typeof options === 'object' ? options : {}) as Record<string, unknown> & {
+    preconditions?: Record<string, unknown>;
+  };
+  if (given.preconditions?.uid) return options;
+  return {
+    apiVersion: 'v1',
+    kind: 'DeleteOptions',
+    ...given,
+    preconditions: { ...given.preconditions, uid },
+  };
+}
+
+function alreadyExists(request: ResourceRequest, name: string): StatusError {
+  return new StatusError(
+    409,
+    'AlreadyExists',
+    `${request.resource}.${request.group} "${name}" already exists`,
+    {
+      name,
+      group: request.group,
+      kind: request.resource,
+    },
+  );
+}
+
+/** What is sent up for create, update, merge and apply: the translated object, named under `scheme`. */
+function translatedBody(ctx: RequestContext, scope: Scope, scheme: NameScheme): unknown {
   const request = resourceOf(ctx);
   const admitted = admittedOf(ctx);
   const body = admitted.body;
-  if (body === undefined || request.verb === 'delete' || request.verb === 'deletecollection') return body;
+  if (body === undefined) return body;
   const origin = { namespace: request.namespace!, name: admitted.name! };
   const obj = body as Obj;
-  const translated = toControlPlane(obj, scope, origin);
+  const translated = toControlPlane(obj, scope, origin, scheme);
   delete translated.metadata!.generateName;
   if (admitted.bodyType === 'application/merge-patch+json' && !obj.metadata?.name) {
     // A merge patch that does not name the object must not rename it.
@@ -142,14 +325,16 @@ function contentTypeUp(ctx: RequestContext): string | undefined {
   return type === 'application/yaml' ? 'application/json' : type;
 }
 
+/** One request to the control plane: its answer (or its absence) feeds the upstream health and the metrics. */
 async function call(
   ctx: RequestContext,
   backend: ControlPlaneBackend,
-  method: 'GET' | 'PUT',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   query: Record<string, string>,
   body: unknown,
   contentType: string | undefined,
+  accept = admittedOf(ctx).upstreamAccept,
 ): Promise<Exchange<Obj>> {
   const started = performance.now();
   let code = 0;
@@ -157,7 +342,7 @@ async function call(
     const answer = await backend.client.exchange<Obj>(method, path, {
       query,
       ...(body === undefined ? {} : { body: JSON.stringify(body), contentType }),
-      headers: { accept: admittedOf(ctx).upstreamAccept, 'audit-id': ctx.auditID },
+      headers: { accept, 'audit-id': ctx.auditID },
       timeoutMs: requestTimeoutMs,
       signal: ctx.signal,
     });
@@ -185,28 +370,19 @@ async function call(
 async function jsonPatch(
   ctx: RequestContext,
   backend: ControlPlaneBackend,
-  collection: string,
   path: string,
-  mapped: string,
-  send: (
-    method: 'GET' | 'PUT',
-    target: string,
-    body: unknown,
-    contentType?: string,
-  ) => Promise<Exchange<Obj>>,
+  query: Record<string, string>,
+  origin: Origin,
+  located: Location & { kind: 'found' },
 ): Promise<Exchange<Obj>> {
   const request = resourceOf(ctx);
   const admitted = admittedOf(ctx);
   const { scope } = backend;
-  const origin = { namespace: request.namespace!, name: admitted.name! };
+  const objectPath = `${path.replace(/\/status$/, '')}`;
+  let current = located.object;
   for (let attempt = 1; ; attempt++) {
-    const current = await backend.client.exchange<Obj>('GET', `${collection}/${encodeURIComponent(mapped)}`, {
-      headers: { accept: 'application/json', 'audit-id': ctx.auditID },
-      timeoutMs: requestTimeoutMs,
-      signal: ctx.signal,
-    });
-    const view = fromControlPlane(current.body, scope);
-    if (!view || view.metadata?.namespace !== origin.namespace) throw notFoundOf(request, admitted.name);
+    const view = fromControlPlane(current, scope);
+    if (!view || view.metadata?.namespace !== origin.namespace) throw notFoundOf(request, origin.name);
     const patched = applyPatch(view, admitted.operations!) as Obj | null;
     const patchedMeta = patched && typeof patched === 'object' ? patched.metadata : undefined;
     if (patchedMeta?.name !== origin.name || patchedMeta?.namespace !== origin.namespace)
@@ -223,14 +399,14 @@ async function jsonPatch(
     }) as Obj;
     const clientVersion = obj.metadata?.resourceVersion;
     const preconditioned = clientVersion !== undefined && clientVersion !== view.metadata?.resourceVersion;
-    const body = toControlPlane(obj, scope, origin);
-    body.metadata!.resourceVersion = preconditioned ? clientVersion : current.body.metadata?.resourceVersion;
+    const body = toControlPlane(obj, scope, origin, located.scheme);
+    body.metadata!.resourceVersion = preconditioned ? clientVersion : current.metadata?.resourceVersion;
+    body.metadata!.uid = current.metadata?.uid;
     // What the control plane holds stays: its owners, and the field managers it records for this write.
-    if (current.body.metadata?.ownerReferences)
-      body.metadata!.ownerReferences = current.body.metadata.ownerReferences;
+    if (current.metadata?.ownerReferences) body.metadata!.ownerReferences = current.metadata.ownerReferences;
     delete body.metadata!.managedFields;
     try {
-      return await send('PUT', path, body, 'application/json');
+      return await call(ctx, backend, 'PUT', path, query, body, 'application/json');
     } catch (err) {
       if (
         !(err instanceof KubeApiError && err.code === 409) ||
@@ -239,6 +415,8 @@ async function jsonPatch(
       )
         throw err;
     }
+    const fresh = await call(ctx, backend, 'GET', objectPath, {}, undefined, undefined, 'application/json');
+    current = fresh.body;
   }
 }
 
@@ -247,13 +425,14 @@ function respond(
   backend: ControlPlaneBackend,
   answer: Exchange<Obj>,
   name: string | undefined,
+  onlyName: string | undefined,
 ): undefined {
   const request = resourceOf(ctx);
   copyWarnings(ctx, answer.headers, backend.scope);
   const translated =
     answer.body === undefined
       ? undefined
-      : translateResponse(answer.body, backend.scope, request.namespace, name);
+      : translateResponse(answer.body, backend.scope, request.namespace, name, onlyName);
   if (!translated) throw notFoundOf(request, name);
   document(ctx.res, answer.code, translated, ctx.media);
   return undefined;
@@ -263,8 +442,7 @@ function failed(
   ctx: RequestContext,
   backend: ControlPlaneBackend,
   err: unknown,
-  mapped: string | undefined,
-  name: string | undefined,
+  origin: Origin | undefined,
 ): NoAnswer {
   if (err instanceof StatusError) throw err;
   if (err instanceof TransportError) {
@@ -274,7 +452,7 @@ function failed(
   }
   if (err instanceof KubeApiError) {
     copyWarnings(ctx, err.headers, backend.scope);
-    throw translateFailure(err, backend.scope, resourceOf(ctx), mapped, name);
+    throw translateFailure(err, backend.scope, resourceOf(ctx), origin);
   }
   throw new StatusError(
     502,
@@ -292,9 +470,9 @@ export function translateFailure(
   err: KubeApiError,
   scope: Scope,
   request: ResourceRequest,
-  mapped: string | undefined,
-  name: string | undefined,
+  origin: Origin | undefined,
 ): StatusError {
+  const name = origin?.name;
   const s = err.status;
   const original = s?.message ?? err.message;
   if (err.code === 401 || (err.code === 403 && /\bUser "system:serviceaccount:/.test(original)))
@@ -306,7 +484,8 @@ export function translateFailure(
         : `the connector's control-plane credential may not ${request.verb} ${request.resource}.${request.group}; the operator grants it (see the connection's status)`,
     );
   let message = original;
-  if (mapped && name) message = message.replaceAll(mapped, name);
+  for (const mapped of origin ? candidates(origin, scope) : [])
+    message = message.replaceAll(mapped.name, origin!.name);
   if (request.namespace)
     message = message
       .replaceAll(`"${scope.targetNamespace}"`, `"${request.namespace}"`)
@@ -334,30 +513,6 @@ function copyWarnings(
   ctx.res.appendHeader('warning', values);
 }
 
-/**
- * DESIGN §3's hash input joins name, namespace and cluster with "-x-", so two long names can map to one
- * control-plane name ("<l>-x-a" in "b", "<l>" in "a-x-b"). Writing by name must never reach the other claim: for
- * this request it does not exist, and server-side apply cannot create it.
- */
-function guardCollision(
-  ctx: RequestContext,
-  backend: ControlPlaneBackend,
-  request: ResourceRequest,
-  mapped: string,
-): void {
-  const stored = backend.claims?.stored(request.group, request.version, request.resource, mapped);
-  const origin = stored && originOf(stored, backend.scope);
-  const name = admittedOf(ctx).name;
-  if (!stored || (origin && origin.namespace === request.namespace && origin.name === name)) return;
-  if (admittedOf(ctx).bodyType === 'application/apply-patch+yaml')
-    throw new StatusError(
-      409,
-      'Conflict',
-      `${request.resource}.${request.group} "${name}" cannot be stored: its control-plane name is taken by a claim of another namespace; choose another name`,
-    );
-  throw notFoundOf(request, name);
-}
-
 function notFoundOf(request: ResourceRequest, name: string | undefined): StatusError {
   return new StatusError(404, 'NotFound', `${request.resource}.${request.group} "${name ?? ''}" not found`, {
     ...(name ? { name } : {}),
@@ -372,8 +527,10 @@ async function forwardWatch(
   backend: ControlPlaneBackend,
   collection: string,
   query: Record<string, string>,
+  onlyName: string | undefined,
 ): Promise<NoAnswer | undefined> {
   const request = resourceOf(ctx);
+  if (backend.watches.closing()) return endedWatch(ctx);
   const end = new AbortController();
   const release = backend.watches.open(userOf(ctx).name, () => end.abort());
   const signal = AbortSignal.any([ctx.signal, end.signal]);
@@ -390,9 +547,11 @@ async function forwardWatch(
     release();
     if (err instanceof KubeApiError) {
       backend.health.answered();
-      throw translateFailure(err, backend.scope, request, undefined, undefined);
+      throw translateFailure(err, backend.scope, request, undefined);
     }
     if (ctx.signal.aborted) return undefined;
+    // Ended by the proxy's own shutdown before the control plane answered: not an outage.
+    if (end.signal.aborted) return endedWatch(ctx);
     backend.health.failed((err as Error).message);
     return { unreachable: (err as Error).message };
   }
@@ -403,10 +562,21 @@ async function forwardWatch(
     res: ctx.res,
     body: stream.body,
     contentType: typeof contentType === 'string' ? contentType : 'application/json',
-    translate: (event) => translateEvent(event, backend.scope, request.namespace),
+    translate: (event) => translateEvent(event, backend.scope, request.namespace, onlyName),
     onEvent: () => backend.health.answered(),
     signal,
   });
+  return undefined;
+}
+
+/**
+ * A watch the proxy will not hold because it is shutting down: an empty stream that ends at once, which clients
+ * (client-go's reflector, kubectl) answer by watching again — on another replica, as the connection closes.
+ */
+function endedWatch(ctx: RequestContext): undefined {
+  ctx.res.setHeader('connection', 'close');
+  ctx.res.writeHead(200, { 'content-type': 'application/json' });
+  ctx.res.end();
   return undefined;
 }
 

@@ -44,6 +44,21 @@ describe('claim body rules', () => {
     expect(() => checkObject(body, scope)).toThrow(expect.objectContaining({ code }));
   });
 
+  it('names the field and the object that are invalid', () => {
+    expect(() =>
+      checkObject(
+        { metadata: { name: 'Upper' }, spec: { writeConnectionSecretToRef: { name: 'Upper-conn' } } },
+        scope,
+      ),
+    ).toThrow('KubernetesCluster "Upper" is invalid: metadata.name: Invalid value: "Upper"');
+    expect(() =>
+      checkObject(
+        { metadata: { name: 'db' }, spec: { writeConnectionSecretToRef: { name: 'Bad_Conn' } } },
+        scope,
+      ),
+    ).toThrow('KubernetesCluster "db" is invalid: spec.writeConnectionSecretToRef.name');
+  });
+
   it('refuses a body naming another object than the URL', () => {
     expect(() => checkObject({ metadata: { name: 'other' } }, named)).toThrow(
       /does not match the name on the URL/,

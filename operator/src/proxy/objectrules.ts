@@ -66,13 +66,13 @@ export function checkObject(body: unknown, scope: ObjectScope): ClaimBody {
       `the kind in the data (${obj.kind as string}) does not match the expected kind (${scope.kind})`,
     );
   checkMetadata(obj.metadata, scope, false);
-  checkSecretRef(obj.spec, scope, false);
   const claim = obj as ClaimBody;
   const name = claim.metadata?.name;
   if (name !== undefined) {
     const problem = nameProblem(name);
     if (problem) throw invalid(scope.kind, name, 'metadata.name', `Invalid value: "${name}": ${problem}`);
   }
+  checkSecretRef(obj.spec, { ...scope, name: scope.name ?? name }, false);
   return claim;
 }
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { controlPlaneName } from '../claims/identity.ts';
 import { matchesLabels, narrowSelectors, parseLabelSelector } from './selectors.ts';
 
 describe('label selectors', () => {
@@ -44,15 +43,21 @@ describe('selectors sent to the control plane', () => {
     expect(narrowSelectors(q({ fieldSelector: 'metadata.namespace=shop' }), scope, undefined)).toEqual({
       labelSelector: 'connect.ctp.dev/cluster-id=c1,connect.ctp.dev/app-namespace=shop',
     });
+    // By the app-name label, which claims of either naming scheme carry; a name too long for it is filtered here.
     expect(narrowSelectors(q({ fieldSelector: 'metadata.name=db' }), scope, 'shop')).toEqual({
+      labelSelector:
+        'connect.ctp.dev/cluster-id=c1,connect.ctp.dev/app-namespace=shop,connect.ctp.dev/app-name=db',
+    });
+    const long = 'l'.repeat(80);
+    expect(narrowSelectors(q({ fieldSelector: `metadata.name=${long}` }), scope, 'shop')).toEqual({
       labelSelector: 'connect.ctp.dev/cluster-id=c1,connect.ctp.dev/app-namespace=shop',
-      fieldSelector: `metadata.name=${controlPlaneName('db', 'shop', 'c1')}`,
+      onlyName: long,
     });
     expect(
       narrowSelectors(q({ fieldSelector: 'metadata.name!=db,metadata.namespace!=x' }), scope, undefined),
     ).toEqual({
       labelSelector:
-        'connect.ctp.dev/cluster-id=c1,connect.ctp.dev/app-namespace!=x,connect.ctp.dev/app-name!=db',
+        'connect.ctp.dev/cluster-id=c1,connect.ctp.dev/app-name!=db,connect.ctp.dev/app-namespace!=x',
     });
   });
 

@@ -1,7 +1,7 @@
 // Label and field selectors: narrowed for the control plane, so a list or watch can only ever select this cluster's
 // (and this namespace's) claims, and evaluated locally for answers the proxy gives from its cache. Same grammar as
 // kube-apiserver's (labels.Parse): equality, inequality, set-based and existence terms. Pure.
-import { appNameLabel, controlPlaneName, originSelector } from '../claims/identity.ts';
+import { appNameLabel, appNamespaceLabel, labelValue, originSelector } from '../claims/identity.ts';
 import type { Scope } from './translate.ts';
 
 type Requirement =
@@ -69,19 +69,29 @@ function splitTerms(selector: string): string[] {
   return terms.filter(Boolean);
 }
 
+/** What a list or watch asks of the control plane, and what the proxy filters itself. */
+export interface NarrowedSelectors {
+  labelSelector: string;
+  fieldSelector?: string;
+  /** An app-side name the control plane cannot select (too long for the app-name label): filtered by the proxy. */
+  onlyName?: string;
+}
+
 /**
  * The label (and field) selectors sent up: always this cluster's origin label, and the namespace asked for (by path
- * or field selector) with the user's terms ANDed after them. undefined when nothing can match (the field selector
- * names another namespace than the path).
+ * or field selector), with the user's terms ANDed after them. A name is selected by the app-name label, which every
+ * claim carries whatever its naming scheme (names too long for a label are filtered by the proxy). undefined when
+ * nothing can match (the field selector names another namespace than the path).
  */
 export function narrowSelectors(
   query: URLSearchParams,
   scope: Scope,
   namespace: string | undefined,
-): { labelSelector: string; fieldSelector?: string } | undefined {
+): NarrowedSelectors | undefined {
   let ns = namespace;
   const fields: string[] = [];
   const labels: string[] = [];
+  let onlyName: string | undefined;
   for (const term of (query.get('fieldSelector') ?? '').split(',').filter(Boolean)) {
     const match = /^\s*metadata\.(name|namespace)\s*(==|=|!=)\s*(.*?)\s*$/.exec(term);
     if (match?.[1] === 'namespace' && match[2] !== '!=') {
@@ -89,23 +99,26 @@ export function narrowSelectors(
       ns = match[3];
     } else if (match?.[1] === 'namespace') {
       // "not in namespace X": the app namespace label, since every claim is stored in targetNamespace.
-      labels.push(`connect.ctp.dev/app-namespace!=${match[3]}`);
+      labels.push(`${appNamespaceLabel}!=${match[3]}`);
     } else if (match) {
-      fields.push(`${match[2] === '!=' ? '!' : ''}name:${match[3]}`);
+      const name = match[3]!;
+      const equal = match[2] !== '!=';
+      if (labelValue(name) === name && name.length <= 63)
+        labels.push(`${appNameLabel}${equal ? '=' : '!='}${name}`);
+      else if (equal) {
+        if (onlyName !== undefined && onlyName !== name) return undefined;
+        onlyName = name;
+      }
+      // "not this long name": every claim of the label-selected set but one; nothing to narrow up there.
     } else {
       fields.push(term);
     }
   }
-  const fieldTerms: string[] = [];
-  for (const f of fields) {
-    const name = /^(!?)name:(.*)$/.exec(f);
-    if (!name) fieldTerms.push(f);
-    else if (!name[1] && ns)
-      fieldTerms.push(`metadata.name=${controlPlaneName(name[2]!, ns, scope.clusterID)}`);
-    // A name across namespaces (or excluded): filter on the app-name label instead.
-    else labels.push(`${appNameLabel}${name[1] ? '!=' : '='}${name[2]}`);
-  }
   const user = query.get('labelSelector');
   const selector = [originSelector(scope.clusterID, ns), ...(user ? [user] : []), ...labels].join(',');
-  return { labelSelector: selector, ...(fieldTerms.length ? { fieldSelector: fieldTerms.join(',') } : {}) };
+  return {
+    labelSelector: selector,
+    ...(fields.length ? { fieldSelector: fields.join(',') } : {}),
+    ...(onlyName !== undefined ? { onlyName } : {}),
+  };
 }

@@ -18,8 +18,8 @@ import { startConnectionSecretSync, type ConnectionSecretSync } from './connecti
 import { newContext } from './context.ts';
 import { upstreamHealth } from './health.ts';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.ts';
+import { claimExists } from './locate.ts';
 import { watchNamespaces } from './namespaces.ts';
-import { existsInControlPlane } from './exists.ts';
 import { shutDown } from './shutdown.ts';
 import { watchRegistry } from './watches.ts';
 
@@ -238,7 +238,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     shutdown: { draining: () => shuttingDown },
     admission: {
       namespacePhase: (name) => namespaces.phase(name),
-      exists: (request, resource) => existsInControlPlane(upstream?.client, scope(), request, resource),
+      exists: (request, resource) => claimExists(upstream?.client, scope(), request, resource),
     },
     storage: {
       upstream: () => upstream?.client,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../claims/identity.ts';
-import { fromControlPlane, toControlPlane } from './translate.ts';
+import { fromControlPlane, originOf, toControlPlane } from './translate.ts';
 
 const scope = { clusterID: 'cluster-a', targetNamespace: 'team-1' };
 const claim = {
@@ -33,6 +33,7 @@ describe('claim translation', () => {
         'connect.ctp.dev/cluster-id': 'cluster-a',
         'connect.ctp.dev/app-namespace': 'default',
         'connect.ctp.dev/app-name': 'my-cluster',
+        'connect.ctp.dev/name-scheme': 'v2',
       },
       annotations: {
         'argocd.argoproj.io/tracking-id': 'app:platform.example.org/KubernetesCluster:default/my-cluster',
@@ -43,6 +44,25 @@ describe('claim translation', () => {
     expect(up.spec?.writeConnectionSecretToRef?.name).toBe(
       controlPlaneName('my-cluster-kubeconfig', 'default', 'cluster-a'),
     );
+  });
+
+  it('keeps a claim stored before the v2 scheme under its v1 names, and recognises it as this cluster claim', () => {
+    const legacy = toControlPlane(claim, scope, { namespace: 'default', name: 'my-cluster' }, 'v1');
+    expect(legacy.metadata?.name).toBe(controlPlaneName('my-cluster', 'default', 'cluster-a', 'v1'));
+    expect(legacy.metadata?.labels).not.toHaveProperty('connect.ctp.dev/name-scheme');
+    expect(legacy.spec?.writeConnectionSecretToRef?.name).toBe(
+      controlPlaneName('my-cluster-kubeconfig', 'default', 'cluster-a', 'v1'),
+    );
+    expect(originOf(legacy, scope)).toEqual({ namespace: 'default', name: 'my-cluster' });
+    // A v1 object labelled v2 (or the reverse) does not carry the name its scheme gives: not this cluster's.
+    const mislabelled = {
+      ...legacy,
+      metadata: {
+        ...legacy.metadata,
+        labels: { ...legacy.metadata?.labels, 'connect.ctp.dev/name-scheme': 'v2' },
+      },
+    };
+    expect(originOf(mislabelled, scope)).toBeUndefined();
   });
 
   it('maps stored claims back exactly, hiding every connector field including in managedFields', () => {

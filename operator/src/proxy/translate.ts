@@ -7,8 +7,11 @@ import {
   connectorLabels,
   labelValue,
   controlPlaneName,
+  currentScheme,
   originLabels,
+  schemeOf,
   type ClaimOrigin,
+  type NameScheme,
 } from '../claims/identity.ts';
 
 /** App-side name of the claim's connection Secret (spec.writeConnectionSecretToRef.name). */
@@ -26,6 +29,7 @@ export type Obj = Record<string, unknown> & {
     name?: string;
     generateName?: string;
     namespace?: string;
+    uid?: string;
     resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
@@ -35,17 +39,25 @@ export type Obj = Record<string, unknown> & {
   spec?: { writeConnectionSecretToRef?: { name?: string } } & Record<string, unknown>;
 };
 
-/** The object as it is stored in the control plane. `namespace` and `name` are the app cluster's. */
-export function toControlPlane(obj: Obj, scope: Scope, origin: { namespace: string; name: string }): Obj {
+/**
+ * The object as it is stored in the control plane. `namespace` and `name` are the app cluster's; `scheme` is the
+ * naming scheme of the stored object it writes (v1 claims keep their names and their Secrets' names).
+ */
+export function toControlPlane(
+  obj: Obj,
+  scope: Scope,
+  origin: { namespace: string; name: string },
+  scheme: NameScheme = currentScheme,
+): Obj {
   const metadata = { ...obj.metadata };
   const full: ClaimOrigin = { clusterID: scope.clusterID, namespace: origin.namespace, name: origin.name };
-  metadata.name = controlPlaneName(origin.name, origin.namespace, scope.clusterID);
+  metadata.name = controlPlaneName(origin.name, origin.namespace, scope.clusterID, scheme);
   metadata.namespace = scope.targetNamespace;
   // App-cluster owners do not exist in the control plane; its garbage collector would delete the claim.
   delete metadata.ownerReferences;
   const labels = { ...metadata.labels };
   for (const key of connectorLabels) delete labels[key];
-  metadata.labels = { ...labels, ...originLabels(full) };
+  metadata.labels = { ...labels, ...originLabels(full, scheme) };
   const annotations: Record<string, string> = { ...metadata.annotations };
   for (const key of connectorAnnotations) delete annotations[key];
   metadata.annotations = { ...annotations, [appNameAnnotation]: origin.name };
@@ -58,7 +70,7 @@ export function toControlPlane(obj: Obj, scope: Scope, origin: { namespace: stri
       ...obj.spec,
       writeConnectionSecretToRef: {
         ...secretRef,
-        name: controlPlaneName(secretRef.name, origin.namespace, scope.clusterID),
+        name: controlPlaneName(secretRef.name, origin.namespace, scope.clusterID, scheme),
       },
     };
   }
@@ -96,7 +108,8 @@ export function originOf(obj: Obj, scope: Scope): { namespace: string; name: str
   if (!name || !namespace) return undefined;
   if (labels[clusterIDLabel] !== labelValue(scope.clusterID)) return undefined;
   // The stored name must be the one this cluster would give it: labels alone could be copied by anyone.
-  if (obj.metadata?.name !== controlPlaneName(name, namespace, scope.clusterID)) return undefined;
+  if (obj.metadata?.name !== controlPlaneName(name, namespace, scope.clusterID, schemeOf(obj)))
+    return undefined;
   return { namespace, name };
 }
 
@@ -136,18 +149,25 @@ export function translateResponse(
   scope: Scope,
   namespace: string | undefined,
   name: string | undefined,
+  /** Lists and Tables: only the object of this app-side name (a name field selector the control plane cannot apply). */
+  onlyName?: string,
 ): Obj | undefined {
   const kind = obj.kind as string | undefined;
   if (kind === 'Status') {
     const details = obj.details as { name?: string } | undefined;
     return details && name ? { ...obj, details: { ...details, name } } : obj;
   }
-  if (kind === 'Table') return translateTable(obj, scope, namespace);
+  if (kind === 'Table') return translateTable(obj, scope, namespace, onlyName);
   if (Array.isArray(obj.items)) {
     const items = (obj.items as Obj[])
       .map((item) => fromControlPlane(item, scope))
-      .filter((item): item is Obj => Boolean(item));
-    return { ...obj, items: namespace ? items.filter((i) => i.metadata?.namespace === namespace) : items };
+      .filter(
+        (item): item is Obj =>
+          Boolean(item) &&
+          (!namespace || item!.metadata?.namespace === namespace) &&
+          (onlyName === undefined || item!.metadata?.name === onlyName),
+      );
+    return { ...obj, items };
   }
   const translated = fromControlPlane(obj, scope);
   if (!translated) return undefined;
@@ -155,17 +175,25 @@ export function translateResponse(
   return translated;
 }
 
-function translateTable(obj: Obj, scope: Scope, namespace: string | undefined): Obj {
+function translateTable(
+  obj: Obj,
+  scope: Scope,
+  namespace: string | undefined,
+  onlyName: string | undefined,
+): Obj {
   const rows = ((obj.rows as { cells: unknown[]; object?: Obj }[] | undefined) ?? []).flatMap((row) => {
     const object = row.object ? fromControlPlane(row.object, scope) : undefined;
     if (row.object && !object) return [];
     if (namespace && object?.metadata?.namespace !== namespace) return [];
+    if (onlyName !== undefined && object?.metadata?.name !== onlyName) return [];
     // Printer columns show stored values: put the app-side names back (name, connection secret).
     const annotations = row.object?.metadata?.annotations;
     const secret = annotations?.[connectionSecretAnnotation];
     const appNamespace = object?.metadata?.namespace;
     const mappedSecret =
-      secret && appNamespace ? controlPlaneName(secret, appNamespace, scope.clusterID) : undefined;
+      secret && appNamespace && row.object
+        ? controlPlaneName(secret, appNamespace, scope.clusterID, schemeOf(row.object))
+        : undefined;
     const cells = (Array.isArray(row.cells) ? row.cells : []).map((cell, i) =>
       i === 0 && object?.metadata?.name
         ? object.metadata.name
@@ -188,10 +216,13 @@ export function translateEvent(
   event: WatchEvent,
   scope: Scope,
   namespace: string | undefined,
+  onlyName?: string,
 ): WatchEvent | undefined {
   if (event.type === 'BOOKMARK' || event.type === 'ERROR') return event;
   if (!event.object || typeof event.object !== 'object') return undefined;
-  const object = translateResponse(event.object, scope, namespace, undefined);
+  const object = translateResponse(event.object, scope, namespace, undefined, onlyName);
+  if (object && onlyName !== undefined && object.kind !== 'Table' && object.metadata?.name !== onlyName)
+    return undefined;
   if (!object) return undefined;
   // A Table event carries one row; a row of another cluster or namespace means the event is not ours.
   if (

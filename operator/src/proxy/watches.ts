@@ -15,6 +15,8 @@ export interface WatchRegistry {
   open(user: string, end: () => void): () => void;
   /** Ends every open watch, and from then on every new one at once (shutdown: clients watch elsewhere). */
   endAll(): void;
+  /** Shutdown has begun: new watches would only be ended again. */
+  closing(): boolean;
   count(): number;
 }
 
@@ -48,6 +50,7 @@ export function watchRegistry(options: WatchLimitsOptions = {}): WatchRegistry {
       closed = true;
       for (const watch of [...open.values()]) watch.end();
     },
+    closing: () => closed,
     count: () => open.size,
   };
 }
