@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
+import { ownedNames } from '../operator/src/catalog/names.ts';
+import { KubeApiError, kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
 import {
   applyClaims,
@@ -17,7 +19,7 @@ import {
   type Claim,
 } from './harness/claims.ts';
 import { connectCluster, disconnect, type Connected } from './harness/connect.ts';
-import { prepareConnector, startTestOperator } from './harness/connector.ts';
+import { operatorNamespace, prepareConnector, startTestOperator } from './harness/connector.ts';
 import { startEnvironment, type Environment } from './harness/environment.ts';
 import { kubectlOk, type KubectlTarget } from './harness/kubectl.ts';
 import { freePorts } from './harness/ports.ts';
@@ -223,5 +225,79 @@ describe('many app clusters, one control plane', () => {
       'default/sentinel=sentinel',
       'default/shared-name=from-app-1',
     ]);
+  });
+
+  it("fences app-2's own control-plane token out of app-1's claims in the shared namespace", async () => {
+    // The token the proxy of app-2 holds, used directly: what anyone who stole it could do.
+    const secret = JSON.parse(
+      await kubectlOk(app2, [
+        '-n',
+        operatorNamespace,
+        'get',
+        'secret',
+        ownedNames('app-2-to-team-1').token,
+        '-o',
+        'json',
+      ]),
+    ) as { data: { kubeconfig: string } };
+    const token = kubeClient(
+      pooledKubeConfig((kc) =>
+        kc.loadFromString(Buffer.from(secret.data.kubeconfig, 'base64').toString('utf8')),
+      ),
+    );
+    const claims = `${claimAPIPath}/namespaces/team-1/kubernetesclusters`;
+    const theirs = `${claims}/${controlPlaneName('shared-name', 'default', one!.clusterID)}`;
+    const mine = `${claims}/${controlPlaneName('shared-name', 'default', two!.clusterID)}`;
+    const refused = async (what: string, call: () => Promise<unknown>) => {
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect({ what, code: err instanceof KubeApiError ? err.code : String(err) }).toEqual({
+        what,
+        code: 403,
+      });
+      expect((err as KubeApiError).message).toContain('ValidatingAdmissionPolicy');
+    };
+    try {
+      const before = JSON.parse(await kubectlOk(cp, ['get', '--raw', theirs])) as Claim;
+      await refused('merge patch of their claim', () =>
+        token.request('PATCH', theirs, {
+          body: { spec: { id: 'stolen' } },
+          contentType: 'application/merge-patch+json',
+        }),
+      );
+      await refused('delete of their claim', () => token.request('DELETE', theirs));
+      await refused('taking their claim over by relabelling it', () =>
+        token.request('PATCH', theirs, {
+          body: { metadata: { labels: { 'connect.ctp.dev/cluster-id': two!.clusterID } } },
+          contentType: 'application/merge-patch+json',
+        }),
+      );
+      await refused('a claim forged with their cluster ID', () =>
+        token.request('POST', claims, {
+          body: {
+            ...claimManifest({ name: 'forged', namespace: 'team-1', id: 'forged' }),
+            metadata: { name: 'forged', labels: { 'connect.ctp.dev/cluster-id': one!.clusterID } },
+          },
+        }),
+      );
+      await refused('handing its own claim to them', () =>
+        token.request('PATCH', mine, {
+          body: { metadata: { labels: { 'connect.ctp.dev/cluster-id': one!.clusterID } } },
+          contentType: 'application/merge-patch+json',
+        }),
+      );
+      // Its own claims it may still write; reads of the shared namespace are what sharing it still shares.
+      await token.request('PATCH', mine, {
+        body: { spec: { id: 'from-app-2-again' } },
+        contentType: 'application/merge-patch+json',
+      });
+      const after = JSON.parse(await kubectlOk(cp, ['get', '--raw', theirs])) as Claim;
+      expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+      expect((await getClaim(app1, 'default', 'shared-name'))?.spec.id).toBe('from-app-1');
+    } finally {
+      await token.close();
+    }
   });
 });

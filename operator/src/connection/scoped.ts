@@ -1,7 +1,9 @@
 // Scoped credentials: with the connection's (usually broad) credential, the operator creates in the control plane
 // a ServiceAccount, Role and RoleBinding limited to targetNamespace and the claim APIs, and requests short-lived
 // tokens for it. The proxy only ever holds such a token. Names include a hash of the clusterID so that several app
-// clusters sharing a namespace each get their own identity.
+// clusters sharing a namespace each get their own identity — and since RBAC cannot tell one cluster's claims from
+// another's in one namespace, a ValidatingAdmissionPolicy fences that identity's writes to objects labelled with its
+// own cluster ID.
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/resources.ts';
 import { clusterIDLabel, labelValue } from '../claims/identity.ts';
@@ -29,6 +31,7 @@ export function scopedObjects(
     rules.unshift({ apiGroups: [...groups].sort(), resources: ['*'], verbs: ['*'] });
   }
   return [
+    ...writeFence(targetNamespace, clusterID),
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta },
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta, rules },
     {
@@ -37,6 +40,68 @@ export function scopedObjects(
       metadata: meta,
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
       subjects: [{ kind: 'ServiceAccount', name, namespace: targetNamespace }],
+    },
+  ];
+}
+
+/** The fence's name: cluster-scoped, so it names the namespace too (one clusterID may connect to several). */
+export function fenceName(targetNamespace: string, clusterID: string): string {
+  return `ctp-connector-${hashOf(`${targetNamespace}/${clusterID}`, 10)}`;
+}
+
+/**
+ * A ValidatingAdmissionPolicy and its binding in the control plane: requests of this cluster's ServiceAccount in
+ * targetNamespace may only create, update and delete objects whose connect.ctp.dev/cluster-id label is this
+ * cluster's, and may not change that label. Whatever the proxy (or a stolen token) sends, another cluster's claims
+ * in a shared namespace are out of its reach for writes. Pure.
+ */
+export function writeFence(targetNamespace: string, clusterID: string): KubeObject[] {
+  const name = fenceName(targetNamespace, clusterID);
+  const labels = { ...managedByLabels, [clusterIDLabel]: labelValue(clusterID) };
+  const user = `system:serviceaccount:${targetNamespace}:${scopedIdentityName(clusterID)}`;
+  const ours = (obj: string) =>
+    `has(${obj}.metadata.labels) && '${clusterIDLabel}' in ${obj}.metadata.labels && ${obj}.metadata.labels['${clusterIDLabel}'] == '${labelValue(clusterID)}'`;
+  return [
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name, labels },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': targetNamespace } },
+          resourceRules: [
+            {
+              apiGroups: ['*'],
+              apiVersions: ['*'],
+              operations: ['CREATE', 'UPDATE', 'DELETE'],
+              resources: ['*', '*/*'],
+              scope: 'Namespaced',
+            },
+          ],
+        },
+        matchConditions: [
+          { name: 'this-clusters-identity', expression: `request.userInfo.username == '${user}'` },
+        ],
+        validations: [
+          {
+            expression: `request.operation == 'DELETE' || (${ours('object')})`,
+            message: `the connector of cluster ${clusterID} may only write objects labelled ${clusterIDLabel}=${labelValue(clusterID)}`,
+            reason: 'Forbidden',
+          },
+          {
+            expression: `request.operation == 'CREATE' || (${ours('oldObject')})`,
+            message: `the connector of cluster ${clusterID} may not change or delete objects of another cluster`,
+            reason: 'Forbidden',
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name, labels },
+      spec: { policyName: name, validationActions: ['Deny'] },
     },
   ];
 }

@@ -65,6 +65,16 @@ const kinds: Record<string, { base: string; plural: string; namespaced: boolean 
     plural: 'clusterrolebindings',
     namespaced: false,
   },
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': {
+    base: '/apis/admissionregistration.k8s.io/v1',
+    plural: 'validatingadmissionpolicies',
+    namespaced: false,
+  },
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': {
+    base: '/apis/admissionregistration.k8s.io/v1',
+    plural: 'validatingadmissionpolicybindings',
+    namespaced: false,
+  },
   'apiregistration.k8s.io/v1/APIService': {
     base: '/apis/apiregistration.k8s.io/v1',
     plural: 'apiservices',
