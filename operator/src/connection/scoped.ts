@@ -75,7 +75,7 @@ export function writeFence(targetNamespace: string, clusterID: string): KubeObje
               apiGroups: ['*'],
               apiVersions: ['*'],
               operations: ['CREATE', 'UPDATE', 'DELETE'],
-              resources: ['*', '*/*'],
+              resources: ['*/*'], // every resource and subresource
               scope: 'Namespaced',
             },
           ],
