@@ -160,8 +160,10 @@ async function admitNamespace(
     );
   if (applies) {
     const user = userOf(ctx);
-    const asCreate: ResourceRequest = { ...request, verb: 'create' };
+    // Without the name, as for any other create: one cached decision per user and namespace, not one per claim.
+    const asCreate: ResourceRequest = { ...request, verb: 'create', name: undefined, namedInPath: false };
     const mayCreate = (await deps.authorize(user, asCreate)).allowed;
-    if (!mayCreate && !(await deps.exists(request, admitted.resource))) throw forbidden(user, asCreate);
+    if (!mayCreate && !(await deps.exists(request, admitted.resource)))
+      throw forbidden(user, { ...asCreate, name: request.name });
   }
 }

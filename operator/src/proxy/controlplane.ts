@@ -196,8 +196,7 @@ async function writeNamed(
     try {
       return await writeTo(ctx, backend, collection, query, origin, location);
     } catch (err) {
-      if (!(err instanceof KubeApiError && err.code === 409) || location.kind !== 'found' || location.live)
-        throw err;
+      if (!staleHint(err) || location.kind !== 'found' || location.live) throw err;
       location = await live();
     }
   }
@@ -235,6 +234,15 @@ async function writeTo(
       ? withDeletePrecondition(admitted.body, uid)
       : withUID(translatedBody(ctx, backend.scope, scheme) as Obj, uid);
   return call(ctx, backend, ctx.req.method as 'PUT', path, query, body, contentTypeUp(ctx));
+}
+
+/**
+ * What a write to a stale location answers: a uid precondition that failed (409 for update and delete, 422 "field is
+ * immutable" for patches, whose uid is in the body) — or any conflict, which a fresh lookup then settles.
+ */
+function staleHint(err: unknown): boolean {
+  if (!(err instanceof KubeApiError)) return false;
+  return err.code === 409 || (err.code === 422 && /metadata\.uid/.test(err.status?.message ?? err.message));
 }
 
 /** A stored object by control-plane name, or undefined for 404. */
