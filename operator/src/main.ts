@@ -10,6 +10,7 @@ import { startProxy } from './proxy/server.ts';
 import { isCliCommand } from './cli/args.ts';
 import { runCli } from './cli/cli.ts';
 import { cliUsage, exitCodesUsage } from './cli/usage.ts';
+import { count, durationMs } from './flags.ts';
 
 const usage = `usage: ctp-connector <command> [flags]
 
@@ -18,6 +19,9 @@ commands that run in a cluster:
     --kubeconfig PATH                 default: in-cluster, or KUBECONFIG
     --namespace NS                    namespace of the operator and its objects (default: POD_NAMESPACE or ctp-system)
     --leader-elect=true|false         default true
+    --leader-elect-lease-duration D   how long a standby waits on a silent leader (default 15s)
+    --leader-elect-renew-deadline D   the leader stops this long after its last renewal (default 10s)
+    --leader-elect-retry-period D     between attempts to acquire or renew (default 2s)
     --metrics-bind-address ADDR       default :8080 ("0" disables)
     --health-probe-bind-address ADDR  default :8081
     --proxy-image IMAGE               default: PROXY_IMAGE
@@ -57,6 +61,9 @@ async function main(argv: string[]): Promise<void> {
           kubeconfig: { type: 'string' },
           namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'ctp-system' },
           'leader-elect': { type: 'string', default: 'true' },
+          'leader-elect-lease-duration': { type: 'string', default: '15s' },
+          'leader-elect-renew-deadline': { type: 'string', default: '10s' },
+          'leader-elect-retry-period': { type: 'string', default: '2s' },
           'metrics-bind-address': { type: 'string', default: ':8080' },
           'health-probe-bind-address': { type: 'string', default: ':8081' },
           'proxy-image': {
@@ -80,6 +87,9 @@ async function main(argv: string[]): Promise<void> {
           ...(localPort ? { localProxyPort: Number(localPort) } : {}),
         },
         leaderElect: values['leader-elect'] !== 'false',
+        leaseDurationMs: durationMs('--leader-elect-lease-duration', values['leader-elect-lease-duration']),
+        renewDeadlineMs: durationMs('--leader-elect-renew-deadline', values['leader-elect-renew-deadline']),
+        retryPeriodMs: durationMs('--leader-elect-retry-period', values['leader-elect-retry-period']),
         metricsAddress: values['metrics-bind-address'],
         healthAddress: values['health-probe-bind-address'],
         log,
@@ -141,14 +151,6 @@ async function main(argv: string[]): Promise<void> {
       process.stderr.write(`unknown command "${command}"\n\n${usage}`);
       process.exit(2);
   }
-}
-
-/** A whole number flag of at least `min`; anything else ends the command with a clear message. */
-function count(flag: string, value: string | undefined, min = 1): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new Error(`${flag} must be a whole number of at least ${min}, not "${value}"`);
-  return n;
 }
 
 /**

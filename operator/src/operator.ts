@@ -14,7 +14,7 @@ import { eventRecorder } from './controller/events.ts';
 import { supervisedInformer } from './controller/informer.ts';
 import { leaderElector } from './controller/leader.ts';
 import { createControllerMetrics } from './controller/metrics.ts';
-import { kubeClient, pooledKubeConfig } from './kube/client.ts';
+import { guardedClient, kubeClient, pooledKubeConfig, type RequestGuard } from './kube/client.ts';
 import type { Logger } from './log.ts';
 import { probes, serveEndpoints } from './observe/endpoints.ts';
 
@@ -22,6 +22,10 @@ export interface OperatorOptions {
   kubeconfig?: string;
   settings: OperatorSettings;
   leaderElect: boolean;
+  /** Lease timing (client-go's defaults: 15 s, 10 s, 2 s). */
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
   /** host:port, or ":port" for all interfaces; "0" disables. */
   metricsAddress: string;
   healthAddress: string;
@@ -41,10 +45,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const kc = pooledKubeConfig((k) =>
     options.kubeconfig ? k.loadFromFile(options.kubeconfig) : k.loadFromDefault(),
   );
-  const app = kubeClient(kc, 'ctp-connector-operator');
+  // The User-Agent names the replica, so the API servers' audit logs tell replicas apart; the part before "/" stays
+  // the default field manager of non-apply writes.
+  const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
+  const userAgent = `ctp-connector-operator/${identity}`;
+  const app = kubeClient(kc, userAgent);
   const metrics = createControllerMetrics();
   const statusMetrics = connectionStatusMetrics(metrics.registry);
-  const events = eventRecorder(app, 'ctp-connector-operator', log);
   let ready = false;
 
   const probe = probes(() => ready);
@@ -58,18 +65,28 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ),
   ];
 
-  const runController = async (signal: AbortSignal) => {
+  /**
+   * The controller until `guard.signal` aborts (leadership lost, or stopping): every request it makes — to the app
+   * cluster and to control planes — carries the guard, so none leaves once the lease may have passed on.
+   */
+  const runController = async (guard: RequestGuard) => {
+    const { signal } = guard;
+    const client = guardedClient(app, guard);
+    const events = eventRecorder(client, 'ctp-connector-operator', log);
     const connections = supervisedInformer<KubernetesObject>({
-      client: app,
+      client,
       path: `/apis/${api.group}/${api.version}/${api.plural}`,
       log: log.child({ watch: api.plural }),
       onEvent: (_e, obj) => controller.queue.add(obj.metadata?.name ?? ''),
     });
     statusMetrics.observe(() => connections.list());
-    const controlPlanes = controlPlaneRegistry(log, (name) => controller.queue.add(name));
+    const controlPlanes = controlPlaneRegistry(log, (name) => controller.queue.add(name), {
+      userAgent,
+      guard,
+    });
     const controller = createController({
       name: 'controlplaneconnection',
-      reconcile: connectionReconciler({ app, settings, controlPlanes, events, log }),
+      reconcile: connectionReconciler({ app: client, settings, controlPlanes, events, log }),
       keys: () => connections.list().map((c) => c.metadata?.name ?? ''),
       metrics,
       log,
@@ -79,7 +96,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const owned = (path: string) =>
       controller.watch(
         supervisedInformer<KubernetesObject>({
-          client: app,
+          client,
           path,
           labelSelector: connectionLabel,
           log: log.child({ watch: path }),
@@ -103,10 +120,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
 
   const stopping = new AbortController();
-  const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
   const done = (async () => {
     if (!options.leaderElect) {
-      await runController(stopping.signal);
+      await runController({ signal: stopping.signal });
       return;
     }
     const elector = leaderElector({
@@ -114,14 +130,20 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       namespace: settings.namespace,
       name: 'ctp-connector-operator',
       identity,
+      leaseDurationMs: options.leaseDurationMs,
+      renewDeadlineMs: options.renewDeadlineMs,
+      retryPeriodMs: options.retryPeriodMs,
       log,
     });
     stopping.signal.addEventListener('abort', () => elector.stop(), { once: true });
     ready = true; // a standby replica is ready: it serves health and waits for the lease
-    const outcome = await elector.run(async (signal) => {
+    const outcome = await elector.run(async (leadership) => {
       metrics.leader(true);
-      await runController(signal);
-      metrics.leader(false);
+      try {
+        await runController(leadership);
+      } finally {
+        metrics.leader(false);
+      }
     });
     if (outcome === 'lost') log.error('leadership lost; stopping so a fresh process can campaign again');
   })().finally(async () => {

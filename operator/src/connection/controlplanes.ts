@@ -3,7 +3,7 @@
 // when the credential changes; stopped when the connection goes away.
 import type { Logger } from 'pino';
 import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
-import type { KubeClient } from '../kube/client.ts';
+import { guardedClient, type KubeClient, type RequestGuard } from '../kube/client.ts';
 import { clientFor, ConditionError, kubeconfigFor, type Credential } from './credentials.ts';
 import type { XRD } from './discovery.ts';
 import { hashOf } from './names.ts';
@@ -11,7 +11,7 @@ import { hashOf } from './names.ts';
 export interface ControlPlane {
   client: KubeClient;
   /** XRDs of the control plane, once synced; throws a ConditionError when they cannot be listed. */
-  xrds(timeoutMs?: number): Promise<readonly XRD[]>;
+  xrds(timeoutMs?: number, signal?: AbortSignal): Promise<readonly XRD[]>;
 }
 
 export interface ControlPlaneRegistry {
@@ -22,19 +22,27 @@ export interface ControlPlaneRegistry {
 
 const xrdGroup = 'apiextensions.crossplane.io';
 
+export interface RegistryOptions {
+  userAgent?: string;
+  /** Carried by every request to a control plane (the operator's leadership). */
+  guard?: RequestGuard;
+}
+
 export function controlPlaneRegistry(
   log: Logger,
   enqueue: (connection: string) => void,
+  options: RegistryOptions = {},
 ): ControlPlaneRegistry {
   const entries = new Map<string, { fingerprint: string; plane: ControlPlane; close(): Promise<void> }>();
 
   const create = (connection: string, credential: Credential) => {
-    const client = clientFor(credential);
+    const raw = clientFor(credential, options.userAgent);
+    const client = options.guard ? guardedClient(raw, options.guard) : raw;
     let informer: SupervisedInformer<XRD & { apiVersion?: string; kind?: string }> | undefined;
     let lastError: unknown;
     const plane: ControlPlane = {
       client,
-      async xrds(timeoutMs = 15_000) {
+      async xrds(timeoutMs = 15_000, signal?: AbortSignal) {
         if (!informer) {
           const version = await xrdVersion(client);
           informer = supervisedInformer({
@@ -57,11 +65,7 @@ export function controlPlaneRegistry(
             },
           });
         }
-        const synced = informer.start();
-        const timeout = new Promise<'timeout'>((resolve) =>
-          setTimeout(() => resolve('timeout'), timeoutMs).unref(),
-        );
-        if ((await Promise.race([synced, timeout])) === 'timeout') {
+        if ((await syncedWithin(informer.start(), timeoutMs, signal)) === 'timeout') {
           const status = (lastError as { statusCode?: number } | undefined)?.statusCode;
           if (status === 403) {
             throw new ConditionError(
@@ -109,6 +113,30 @@ export function controlPlaneRegistry(
       entries.clear();
     },
   };
+}
+
+/** Waits for `synced` (which never rejects) up to `timeoutMs`; rejects when `signal` aborts first. */
+function syncedWithin(
+  synced: Promise<void>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<'synced' | 'timeout'> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () =>
+      settle(() => {
+        const reason: unknown = signal?.reason;
+        reject(reason instanceof Error ? reason : new Error(`aborted: ${String(reason)}`));
+      });
+    const timer = setTimeout(() => settle(() => resolve('timeout')), timeoutMs);
+    const settle = (how: () => void) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      how();
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    void synced.then(() => settle(() => resolve('synced')));
+  });
 }
 
 /** The served version of the XRD API (v2 on Crossplane v2, v1 on v1), or a ConditionError without Crossplane. */

@@ -176,10 +176,10 @@ export function kubeconfigFor(credential: Credential, contextName = 'control-pla
   });
 }
 
-export function clientFor(credential: Credential): KubeClient {
+export function clientFor(credential: Credential, userAgent = 'ctp-connector-operator'): KubeClient {
   return kubeClient(
     pooledKubeConfig((kc) => kc.loadFromString(kubeconfigFor(credential))),
-    'ctp-connector-operator',
+    userAgent,
   );
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { loadAll } from 'js-yaml';
-import { servedAPIs, type CRD, type XRD } from './discovery.ts';
+import { claimCollections, servedAPIs, type CRD, type XRD } from './discovery.ts';
 
 // The same fixtures the local control plane gets, so unit and integration tests describe one world.
 const dir = fileURLToPath(new URL('../../../e2e/fixtures/control-plane', import.meta.url));
@@ -74,5 +74,47 @@ describe('servedAPIs', () => {
       }),
     ).toEqual(['data.example.org']);
     expect(groups({ discovery: 'None' })).toEqual([]);
+  });
+});
+
+describe('claimCollections', () => {
+  const platform = { group: 'platform.example.org', plural: 'kubernetesclusters', kind: 'KubernetesCluster' };
+
+  it('lists each served resource once, whatever the number of versions it is served in', () => {
+    const twoVersions = crds.map((c) =>
+      c.metadata.name === 'kubernetesclusters.platform.example.org'
+        ? {
+            ...c,
+            spec: {
+              ...c.spec,
+              versions: [{ ...c.spec.versions[0]!, name: 'v1beta1', storage: false }, ...c.spec.versions],
+            },
+          }
+        : c,
+    );
+    expect(claimCollections(xrds, twoVersions, all, [])).toEqual([
+      { group: 'data.example.org', version: 'v1beta1', plural: 'databases', kind: 'Database' },
+      { ...platform, version: 'v1alpha1' },
+    ]);
+  });
+
+  it('adds the kinds the status recorded as served, even when spec.apis no longer selects them', () => {
+    const recorded = [{ group: 'platform.example.org', kinds: ['KubernetesCluster'] }];
+    expect(claimCollections(xrds, crds, { discovery: 'None' }, recorded)).toEqual([
+      { ...platform, version: 'v1alpha1' },
+    ]);
+    const onlyData = { discovery: 'Crossplane' as const, include: [{ group: 'data.example.org' }] };
+    expect(claimCollections(xrds, crds, onlyData, recorded).map((c) => c.plural)).toEqual([
+      'databases',
+      'kubernetesclusters',
+    ]);
+    // An empty record adds nothing (an empty include would select everything).
+    expect(claimCollections(xrds, crds, onlyData, []).map((c) => c.plural)).toEqual(['databases']);
+  });
+
+  it('has nothing for a recorded kind whose CRD the control plane no longer has: no claims can exist', () => {
+    const recorded = [{ group: 'platform.example.org', kinds: ['KubernetesCluster'] }];
+    const withoutClaimCRD = crds.filter((c) => c.metadata.name !== 'kubernetesclusters.platform.example.org');
+    expect(claimCollections(xrds, withoutClaimCRD, { discovery: 'None' }, recorded)).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 // (Crossplane v1 claims via claimNames, v2 LegacyCluster claims) and Crossplane v2 namespaced XRs, described by
 // the CRDs Crossplane generated for them, filtered by spec.apis. Pure: the caller lists XRDs and CRDs.
 import type { ControlPlaneConnectionSpec } from '../api/connection.ts';
-import type { ServedGroupVersion, ServedResource } from '../catalog/catalog.ts';
+import type { PrinterColumn, ServedGroupVersion, ServedResource } from '../catalog/catalog.ts';
 
 export interface XRD {
   metadata: { name: string };
@@ -20,14 +20,7 @@ export interface CRDVersion {
   storage?: boolean;
   schema?: { openAPIV3Schema?: Record<string, unknown> };
   subresources?: { status?: object; scale?: object };
-  additionalPrinterColumns?: {
-    name: string;
-    type: string;
-    jsonPath: string;
-    description?: string;
-    priority?: number;
-    format?: string;
-  }[];
+  additionalPrinterColumns?: PrinterColumn[];
 }
 
 export interface CRD {
@@ -87,6 +80,42 @@ export function servedAPIs(
   return [...byGroupVersion.values()]
     .map((gv) => ({ ...gv, resources: gv.resources.sort((a, b) => a.plural.localeCompare(b.plural)) }))
     .sort((a, b) => `${a.group}/${a.version}`.localeCompare(`${b.group}/${b.version}`));
+}
+
+/** A collection of stored claims in the control plane: one resource, in one of the versions it is served in. */
+export interface ClaimCollection {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+}
+
+/**
+ * Where a connection may have stored claims: the resources it serves now (spec.apis over the control plane's XRDs,
+ * as the reconciler computes them) and the kinds its status recorded as served, as long as the control plane still
+ * has them (without the CRD there are no claims). One entry per resource: a list in any version returns them all.
+ */
+export function claimCollections(
+  xrds: readonly XRD[],
+  crds: readonly CRD[],
+  apis: ControlPlaneConnectionSpec['apis'],
+  recorded: readonly { group: string; kinds: readonly string[] }[],
+): ClaimCollection[] {
+  const kinds = recorded.flatMap((api) => api.kinds.map((kind) => ({ group: api.group, kind })));
+  const served = [
+    ...servedAPIs(xrds, crds, apis),
+    // An empty include would mean "everything".
+    ...(kinds.length ? servedAPIs(xrds, crds, { discovery: 'Crossplane', include: kinds }) : []),
+  ];
+  const collections = new Map<string, ClaimCollection>();
+  for (const gv of served) {
+    for (const r of gv.resources) {
+      const key = `${r.plural}.${gv.group}`;
+      if (!collections.has(key))
+        collections.set(key, { group: gv.group, version: gv.version, plural: r.plural, kind: r.kind });
+    }
+  }
+  return [...collections.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, c]) => c);
 }
 
 function servedNames(

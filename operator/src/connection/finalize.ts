@@ -1,32 +1,44 @@
-// Finalization by deletion policy (DESIGN §6). APIServices go first, so no request reaches a proxy that is going
-// away; then the control plane is handled per policy; then the app-side objects; then the finalizer. If the
-// control plane cannot be reached the finalizer stays and the status says why: no claim is ever lost silently.
+// Finalization by deletion policy (DESIGN §6). It depends only on what cannot disappear while it runs: the connection
+// itself (its spec, and status.clusterID, recorded before anything could store a claim), the credential Secret the
+// spec names (the user's, owned by nobody) and the control plane (its XRDs, and the labels on the claims). Never on
+// the token Secret or the catalog: the connection owns them, and under foreground deletion (`kubectl delete
+// --cascade=foreground`, Argo CD's prune) the garbage collector deletes them while the finalizer runs.
+//
+// Each step is safe to repeat, so a finalizer cut off anywhere (a crash, a lost lease) is simply run again:
+// 1. the APIServices, so no request reaches a proxy that is going away;
+// 2. the control plane: this cluster's claims, listed by label wherever it may have stored them, each handled as
+//    claimpolicy.ts says; then the scoped identity;
+// 3. the app-side objects;
+// 4. the finalizer.
+// If the control plane cannot be reached the finalizer stays and the status says why: no claim is lost silently.
 import * as api from '../api/connection.ts';
-import { decodeCatalog } from '../catalog/catalog.ts';
-import { isNotFound, type KubeClient } from '../kube/client.ts';
-import { apply, get, list, remove, type KubeObject } from '../kube/resources.ts';
-import type { APIService } from './apiservices.ts';
-import { setCondition, type ConditionReason } from './conditions.ts';
-import { ConditionError, readCredential } from './credentials.ts';
-import { connectionLabel, finalizer } from './names.ts';
 import { ownedNames } from '../catalog/names.ts';
-import type { ReconcilerDeps, Result } from './reconcile.ts';
+import { originSelector } from '../claims/identity.ts';
+import { isNotFound } from '../kube/client.ts';
+import { apply, list, remove, type KubeObject } from '../kube/resources.ts';
+import type { APIService } from './apiservices.ts';
+import { readClaimAPIs } from './claimapis.ts';
+import { claimStep } from './claimpolicy.ts';
+import { setCondition, type ConditionReason } from './conditions.ts';
+import type { ControlPlane } from './controlplanes.ts';
+import { ConditionError, readCredential } from './credentials.ts';
+import type { ReconcilerDeps, Result } from './deps.ts';
+import { claimCollections } from './discovery.ts';
+import { connectionLabel, finalizer } from './names.ts';
 import { scopedObjects } from './scoped.ts';
-import {
-  appNameAnnotation,
-  appNameLabel,
-  appNamespaceLabel,
-  connectorLabels,
-  originSelector,
-} from '../claims/identity.ts';
 import { desiredWorkload } from './workload.ts';
-
-export const migratedAnnotationPrefix = 'connect.ctp.dev/migrated-from-';
 
 type Connection = KubeObject & { spec?: unknown; status?: api.ControlPlaneConnectionStatus };
 type Claim = KubeObject;
 
-export async function finalizeConnection(deps: ReconcilerDeps, connection: Connection): Promise<Result> {
+/** Claims per list request: a cluster may hold many thousands. */
+const pageSize = 500;
+
+export async function finalizeConnection(
+  deps: ReconcilerDeps,
+  connection: Connection,
+  signal?: AbortSignal,
+): Promise<Result> {
   const name = connection.metadata.name;
   if (!connection.metadata.finalizers?.includes(finalizer)) return {};
   const names = ownedNames(name);
@@ -40,33 +52,18 @@ export async function finalizeConnection(deps: ReconcilerDeps, connection: Conne
     await remove(deps.app, svc);
   }
 
-  // 2. The control plane, by policy.
+  // 2. The control plane, by policy. Without a recorded cluster identity the reconciler never got as far as anything
+  // that can store a claim: there is nothing to hand over or delete.
   const parsed = api.parseSpec(connection.spec);
   const clusterID = connection.status?.clusterID;
-  // Claims reach the control plane only through the proxy, which needs the token Secret: without one, this
-  // connection never served a claim and there is nothing to hand over or delete there.
-  const served = await get(deps.app, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: names.token, namespace: ns },
-  });
-  if (parsed.ok && clusterID && served) {
+  if (parsed.ok && clusterID) {
     try {
       const credential = await readCredential(deps.app, parsed.spec.controlPlane);
       const controlPlane = deps.controlPlanes.get(name, credential);
-      const catalog = await get<KubeObject & { binaryData?: Record<string, string> }>(deps.app, {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: names.catalog, namespace: ns },
-      });
-      const groupVersions = catalog ? decodeCatalog(catalog.binaryData).groupVersions : [];
-      const remaining = await handleClaims(
-        controlPlane.client,
-        parsed.spec,
-        clusterID,
-        groupVersions,
-        connection.metadata.name,
-      );
+      const remaining =
+        parsed.spec.deletionPolicy === 'Detach'
+          ? 0
+          : await handleClaims(controlPlane, parsed.spec, clusterID, connection, signal);
       if (remaining > 0) {
         await reportFinalizing(
           deps,
@@ -79,6 +76,7 @@ export async function finalizeConnection(deps: ReconcilerDeps, connection: Conne
       for (const obj of scopedObjects(parsed.spec.targetNamespace, clusterID, []).reverse())
         await remove(controlPlane.client, obj);
     } catch (err) {
+      if (signal?.aborted) throw err; // leadership lost or stopping: the next run goes on from the start
       const message = err instanceof Error ? err.message : String(err);
       const reason = err instanceof ConditionError ? err.reason : 'ControlPlaneUnreachable';
       log.warn({ err: message }, 'finalization blocked');
@@ -93,7 +91,8 @@ export async function finalizeConnection(deps: ReconcilerDeps, connection: Conne
     await deps.controlPlanes.forget(name);
   }
 
-  // 3. App-side objects (owner references would collect them too; explicit deletion keeps the order).
+  // 3. App-side objects (owner references would collect them too, but not under orphan propagation; explicit
+  // deletion keeps the order).
   if (parsed.ok) {
     const workload = desiredWorkload({
       connection: name,
@@ -124,7 +123,8 @@ export async function finalizeConnection(deps: ReconcilerDeps, connection: Conne
     metadata: { name: names.catalog, namespace: ns },
   });
 
-  // 4. Release the connection.
+  // 4. Release the connection — as read: a spec changed meanwhile (another deletionPolicy) fails the test and the
+  // next run finalizes by the new one.
   const finalizers = (connection.metadata.finalizers ?? []).filter((f) => f !== finalizer);
   try {
     await deps.app.request('PATCH', `/apis/${api.group}/${api.version}/${api.plural}/${name}`, {
@@ -141,61 +141,68 @@ export async function finalizeConnection(deps: ReconcilerDeps, connection: Conne
   return {};
 }
 
-/** Applies the deletion policy to this cluster's claims; returns how many are still on their way out. */
+/**
+ * Applies the deletion policy to this cluster's claims in every collection it may have stored them in; returns how
+ * many are still on their way out.
+ */
 async function handleClaims(
-  controlPlane: KubeClient,
+  controlPlane: ControlPlane,
   spec: api.ControlPlaneConnectionSpec,
   clusterID: string,
-  groupVersions: { group: string; version: string; resources: { plural: string; kind: string }[] }[],
-  connection: string,
+  connection: Connection,
+  signal: AbortSignal | undefined,
 ): Promise<number> {
-  if (spec.deletionPolicy === 'Detach') return 0;
+  const { xrds, crds } = await readClaimAPIs(controlPlane, signal);
+  const collections = claimCollections(xrds, crds, spec.apis, connection.status?.apis ?? []);
+  const origin = { clusterID, connection: connection.metadata.name };
   let remaining = 0;
-  const selector = originSelector(clusterID);
-  for (const gv of groupVersions) {
-    for (const resource of gv.resources) {
-      const path = `/apis/${gv.group}/${gv.version}/namespaces/${spec.targetNamespace}/${resource.plural}`;
-      let claims: Claim[];
-      try {
-        claims = (
-          await controlPlane.request<{ items: Claim[] }>('GET', path, { query: { labelSelector: selector } })
-        ).items;
-      } catch (err) {
-        if (isNotFound(err)) continue; // the API is gone from the control plane
-        throw err;
+  for (const collection of collections) {
+    const path = `/apis/${collection.group}/${collection.version}/namespaces/${spec.targetNamespace}/${collection.plural}`;
+    for await (const claim of listClaims(controlPlane, path, originSelector(clusterID))) {
+      const step = claimStep(spec.deletionPolicy, claim, origin);
+      const claimPath = `${path}/${encodeURIComponent(claim.metadata.name)}`;
+      if (step.action === 'keep') continue;
+      if (step.action === 'migrate') {
+        await controlPlane.client
+          .request('PATCH', claimPath, { body: step.patch, contentType: 'application/merge-patch+json' })
+          .catch(ignoreNotFound);
+        continue;
       }
-      for (const claim of claims) {
-        const claimPath = `${path}/${encodeURIComponent(claim.metadata.name)}`;
-        if (spec.deletionPolicy === 'Delete') {
-          remaining++;
-          if (!claim.metadata.deletionTimestamp) {
-            await controlPlane
-              .request('DELETE', claimPath, { body: { propagationPolicy: 'Background' } })
-              .catch((err: unknown) => {
-                if (!isNotFound(err)) throw err;
-              });
-          }
-          continue;
-        }
-        // Migrate: hand the claim over — connector labels become migrated-from annotations.
-        const labels = claim.metadata.labels ?? {};
-        const annotations: Record<string, string | null> = {
-          [`${migratedAnnotationPrefix}cluster`]: clusterID,
-          [`${migratedAnnotationPrefix}namespace`]: labels[appNamespaceLabel] ?? null,
-          [`${migratedAnnotationPrefix}name`]:
-            claim.metadata.annotations?.[appNameAnnotation] ?? labels[appNameLabel] ?? null,
-          [`${migratedAnnotationPrefix}connection`]: connection,
-        };
-        await controlPlane.request('PATCH', claimPath, {
-          body: {
-            metadata: { labels: Object.fromEntries(connectorLabels.map((l) => [l, null])), annotations },
-          },
-          contentType: 'application/merge-patch+json',
-        });
+      remaining++;
+      if (step.action === 'delete') {
+        await controlPlane.client
+          .request('DELETE', claimPath, { body: { propagationPolicy: 'Background' } })
+          .catch(ignoreNotFound);
       }
     }
   }
   return remaining;
+}
+
+/** Every claim in the collection at `path` that matches `selector`, page by page; none when the API is gone. */
+async function* listClaims(
+  controlPlane: ControlPlane,
+  path: string,
+  selector: string,
+): AsyncGenerator<Claim> {
+  let next: string | undefined;
+  do {
+    let page: { items: Claim[]; metadata?: { continue?: string } };
+    try {
+      page = await controlPlane.client.request('GET', path, {
+        query: { labelSelector: selector, limit: pageSize, continue: next },
+      });
+    } catch (err) {
+      if (isNotFound(err)) return; // the API is gone from the control plane, and its claims with it
+      throw err;
+    }
+    yield* page.items;
+    next = page.metadata?.continue || undefined;
+  } while (next);
+}
+
+function ignoreNotFound(err: unknown): void {
+  if (!isNotFound(err)) throw err;
 }
 
 async function reportFinalizing(

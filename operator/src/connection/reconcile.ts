@@ -4,13 +4,12 @@
 import type { Logger } from 'pino';
 import * as api from '../api/connection.ts';
 import { encodeCatalog, catalogKey } from '../catalog/catalog.ts';
-import type { EventRecorder } from '../controller/events.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { isForbidden, isNotFound } from '../kube/client.ts';
+import { isForbidden } from '../kube/client.ts';
 import { apply, get, list, remove, type KubeObject, type OwnerReference } from '../kube/resources.ts';
 import { apiServiceName, available, conflicts, desiredAPIServices, type APIService } from './apiservices.ts';
 import { getCondition, setCondition, type ConditionUpdate } from './conditions.ts';
-import type { ControlPlaneRegistry } from './controlplanes.ts';
+import { readClaimAPIs } from './claimapis.ts';
 import {
   checkReachable,
   ConditionError,
@@ -18,27 +17,17 @@ import {
   readCredential,
   type Credential,
 } from './credentials.ts';
-import { servedAPIs, type CRD } from './discovery.ts';
+import type { ReconcilerDeps, Result } from './deps.ts';
+import { servedAPIs } from './discovery.ts';
 import { type ServedGroupVersion } from '../catalog/catalog.ts';
 import { finalizeConnection } from './finalize.ts';
 import { connectionLabel, finalizer, managedByLabels } from './names.ts';
 import { ownedNames } from '../catalog/names.ts';
 import { requestToken, rotationDue, scopedObjects } from './scoped.ts';
 import { servingMaterial } from './serving.ts';
-import { desiredWorkload, proxyEndpoint, type OperatorSettings } from './workload.ts';
+import { desiredWorkload, proxyEndpoint } from './workload.ts';
 
-export interface ReconcilerDeps {
-  app: KubeClient;
-  settings: OperatorSettings;
-  controlPlanes: ControlPlaneRegistry;
-  events: EventRecorder;
-  log: Logger;
-  now?: () => Date;
-}
-
-export interface Result {
-  requeueAfterMs?: number;
-}
+export type { ReconcilerDeps, Result } from './deps.ts';
 
 type Connection = KubeObject & { spec?: unknown; status?: api.ControlPlaneConnectionStatus };
 
@@ -48,9 +37,15 @@ const serverAnnotation = 'connect.ctp.dev/control-plane';
 /** Stalled connections are looked at again now and then: a fixed Secret does not trigger a reconcile. */
 const stalledRecheckMs = 60_000;
 
-export function connectionReconciler(deps: ReconcilerDeps): (name: string) => Promise<Result> {
+/**
+ * The reconcile of one connection. `signal` is the controller's: it aborts when leadership is lost or the operator
+ * stops (deps.app and the control-plane clients carry it on every request too).
+ */
+export function connectionReconciler(
+  deps: ReconcilerDeps,
+): (name: string, signal?: AbortSignal) => Promise<Result> {
   const now = deps.now ?? (() => new Date());
-  return async (name) => {
+  return async (name, signal) => {
     const connection = await get<Connection>(deps.app, {
       apiVersion: api.apiVersion,
       kind: api.kind,
@@ -60,7 +55,7 @@ export function connectionReconciler(deps: ReconcilerDeps): (name: string) => Pr
       await deps.controlPlanes.forget(name);
       return {};
     }
-    if (connection.metadata.deletionTimestamp) return finalizeConnection(deps, connection);
+    if (connection.metadata.deletionTimestamp) return finalizeConnection(deps, connection, signal);
     if (!connection.metadata.finalizers?.includes(finalizer)) {
       await apply(deps.app, {
         apiVersion: api.apiVersion,
@@ -80,10 +75,12 @@ export function connectionReconciler(deps: ReconcilerDeps): (name: string) => Pr
     let result: Result = {};
     let failure: unknown;
     try {
-      result = await converge(deps, connection, status, set, log, now);
+      result = await converge(deps, connection, status, set, log, now, signal);
       set({ type: 'Stalled', status: 'False', reason: 'NoError' });
       set({ type: 'Reconciling', status: 'False', reason: 'ReconcileSucceeded' });
     } catch (err) {
+      // Cancelled (leadership lost, or stopping): nothing more to write; the next run reports.
+      if (signal?.aborted) throw err;
       failure = err;
       const condition =
         err instanceof ConditionError ? err : new ConditionError('ReconcileError', String(err), false);
@@ -132,6 +129,7 @@ async function converge(
   set: (update: ConditionUpdate) => void,
   log: Logger,
   now: () => Date,
+  signal: AbortSignal | undefined,
 ): Promise<Result> {
   const name = connection.metadata.name;
   const parsed = api.parseSpec(connection.spec);
@@ -188,14 +186,27 @@ async function converge(
       true,
     );
   }
+  if (connection.status?.clusterID !== clusterID) {
+    // Recorded before anything exists that could store a claim (token Secret, proxy, APIServices): the finalizer
+    // learns from it, and from nothing that can disappear, whether this connection may have claims out there.
+    await apply(
+      deps.app,
+      {
+        apiVersion: api.apiVersion,
+        kind: api.kind,
+        metadata: { name },
+        status: { ...connection.status, clusterID },
+      },
+      'status',
+    );
+  }
   status.clusterID = clusterID;
 
   // The namespace that holds this cluster's claims.
   await ensureNamespace(controlPlane.client, spec.targetNamespace);
 
   // Claim APIs.
-  const xrds = await controlPlane.xrds();
-  const crds = await claimCRDs(controlPlane.client, xrds);
+  const { xrds, crds } = await readClaimAPIs(controlPlane, signal);
   const groupVersions = servedAPIs(xrds, crds, spec.apis);
   set({
     type: 'APIsDiscovered',
@@ -463,39 +474,6 @@ async function ensureNamespace(controlPlane: KubeClient, namespace: string): Pro
     }
     throw err;
   }
-}
-
-/** The CRDs behind the XRDs' served names (claims and namespaced XRs), fetched by name. */
-async function claimCRDs(
-  controlPlane: KubeClient,
-  xrds: readonly { spec: { group: string; names: { plural: string }; claimNames?: { plural: string } } }[],
-): Promise<CRD[]> {
-  const names = new Set<string>();
-  for (const xrd of xrds) {
-    names.add(`${xrd.spec.names.plural}.${xrd.spec.group}`);
-    if (xrd.spec.claimNames) names.add(`${xrd.spec.claimNames.plural}.${xrd.spec.group}`);
-  }
-  const crds: CRD[] = [];
-  for (const crdName of names) {
-    try {
-      crds.push(
-        await controlPlane.request<CRD>(
-          'GET',
-          `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crdName}`,
-        ),
-      );
-    } catch (err) {
-      if (isNotFound(err)) continue;
-      if (isForbidden(err))
-        throw new ConditionError(
-          'Forbidden',
-          `the credential may not read CustomResourceDefinition ${crdName}`,
-          true,
-        );
-      throw err;
-    }
-  }
-  return crds;
 }
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');

@@ -1,5 +1,7 @@
 // A controller: informers feed keys into a work queue; workers reconcile one key at a time (never the same key
-// concurrently), requeue on request, retry failures with backoff, and resync everything periodically.
+// concurrently), requeue on request, retry failures with backoff, and resync everything periodically. Every reconcile
+// gets the controller's signal (controller-runtime's context): when it aborts (leadership lost, or stopping) the
+// queue hands out no more keys and running reconciles are cancelled.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { SupervisedInformer } from './informer.ts';
@@ -12,7 +14,8 @@ export interface ReconcileResult {
 
 export interface ControllerOptions {
   name: string;
-  reconcile(key: string): Promise<ReconcileResult>;
+  /** Reconciles one key; `signal` aborts when the controller stops (its requests should carry it). */
+  reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult>;
   /** Keys of every object, for the periodic resync. */
   keys(): string[];
   workers?: number;
@@ -33,14 +36,18 @@ export function createController(options: ControllerOptions): Controller {
   const queue = createWorkQueue(exponentialBackoff(50, 300_000), metrics.queueObserver(name));
   const informers: SupervisedInformer<KubernetesObject>[] = [];
 
-  const worker = async () => {
+  const worker = async (signal: AbortSignal) => {
     for (;;) {
       const key = await queue.get();
       if (key === undefined) return;
+      if (signal.aborted) {
+        queue.done(key);
+        return;
+      }
       const start = performance.now();
       log.debug({ key }, 'reconciling');
       try {
-        const result = await options.reconcile(key);
+        const result = await options.reconcile(key, signal);
         log.debug(
           { key, ms: Math.round(performance.now() - start), requeueAfterMs: result.requeueAfterMs },
           'reconciled',
@@ -54,6 +61,10 @@ export function createController(options: ControllerOptions): Controller {
         }
       } catch (err) {
         metrics.reconciled(name, 'error', (performance.now() - start) / 1000);
+        if (signal.aborted) {
+          log.info({ key, err: err instanceof Error ? err.message : String(err) }, 'reconcile cancelled');
+          continue;
+        }
         log.warn(
           { key, err: err instanceof Error ? err.message : String(err), retries: queue.retries(key) },
           'reconcile failed; will retry',
@@ -78,7 +89,7 @@ export function createController(options: ControllerOptions): Controller {
         () => options.keys().forEach((k) => queue.add(k)),
         options.resyncMs ?? 10 * 60_000,
       );
-      const workers = Array.from({ length: options.workers ?? 2 }, () => worker());
+      const workers = Array.from({ length: options.workers ?? 2 }, () => worker(signal));
       await new Promise<void>((resolve) => {
         if (signal.aborted) resolve();
         signal.addEventListener('abort', () => resolve(), { once: true });

@@ -27,12 +27,30 @@ interface Lease {
   };
 }
 
+/**
+ * What the leader holds while it leads: `signal` aborts when leadership ends (lost or stopped), and `fence` throws
+ * once the lease may have passed to another replica — checked synchronously before every request the leader's
+ * controller sends, so a process that was paused (SIGSTOP, a long GC, a frozen VM) sends nothing when it resumes,
+ * even before its renew loop has noticed.
+ */
+export interface Leadership {
+  signal: AbortSignal;
+  fence(): void;
+}
+
+export class LeadershipLost extends Error {
+  constructor(identity: string) {
+    super(`${identity} no longer holds the leader lease`);
+    this.name = 'LeadershipLost';
+  }
+}
+
 export interface LeaderElector {
   /**
-   * Campaigns until elected, then runs `lead` with a signal that aborts when leadership is lost or `stop` is
-   * called. Resolves after `lead` settles and the lease was released (on stop) or lost.
+   * Campaigns until elected, then runs `lead` with the leadership, which ends when the lease cannot be renewed in
+   * time or `stop` is called. Resolves after `lead` settles and the lease was released (on stop) or lost.
    */
-  run(lead: (signal: AbortSignal) => Promise<void>): Promise<'stopped' | 'lost'>;
+  run(lead: (leadership: Leadership) => Promise<void>): Promise<'stopped' | 'lost'>;
   stop(): void;
   isLeader(): boolean;
 }
@@ -40,6 +58,15 @@ export interface LeaderElector {
 /** Lease timestamps are MicroTime: six fractional digits, or the apiserver rejects them. */
 export function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/**
+ * Until when (monotonic ms) a leader may act on a lease write it sent at `sentAt`. Another replica takes over only
+ * leaseDuration after it saw that write, which it cannot see before it was sent, so stopping renewDeadline after
+ * sending leaves leaseDuration − renewDeadline for clocks that run at different rates and for the write's transit.
+ */
+export function heldUntil(sentAt: number, renewDeadlineMs: number): number {
+  return sentAt + renewDeadlineMs;
 }
 
 export function leaderElector(config: LeaderElectionConfig): LeaderElector {
@@ -54,11 +81,21 @@ export function leaderElector(config: LeaderElectionConfig): LeaderElector {
   const stopController = new AbortController();
   let observed: { record: string; at: number; lease: Lease } | undefined;
   let leader = false;
+  /** End of the current term (monotonic ms): heldUntil of the last successful acquire or renew. */
+  let termEnd = 0;
 
   const now = () => performance.now();
 
-  /** One attempt, as client-go's tryAcquireOrRenew. */
-  const tryAcquireOrRenew = async (): Promise<boolean> => {
+  /** Writes the lease; on success the term runs from when the write was sent. */
+  const write = async (method: 'PUT' | 'POST', url: string, body: unknown, signal: AbortSignal) => {
+    const sentAt = now();
+    const written = await client.request<Lease>(method, url, { body, signal });
+    observed = { record: JSON.stringify(written.spec), at: now(), lease: written };
+    termEnd = heldUntil(sentAt, renewDeadline);
+  };
+
+  /** One attempt, as client-go's tryAcquireOrRenew; every request is bounded by `signal`. */
+  const tryAcquireOrRenew = async (signal: AbortSignal): Promise<boolean> => {
     const stamp = microTime(new Date());
     const desired = (current: Lease['spec'] | undefined, takingOver: boolean): Lease['spec'] => ({
       holderIdentity: identity,
@@ -70,32 +107,30 @@ export function leaderElector(config: LeaderElectionConfig): LeaderElector {
     // Fast path: we lead and our observation is fresh — renew with the cached object as CAS.
     if (leader && observed && observed.at + leaseDuration > now()) {
       try {
-        const lease = { ...observed.lease, spec: desired(observed.lease.spec, false) };
-        const updated = await client.request<Lease>('PUT', `${path}/${name}`, {
-          body: lease,
-          timeoutMs: renewDeadline,
-        });
-        observed = { record: JSON.stringify(updated.spec), at: now(), lease: updated };
+        await write(
+          'PUT',
+          `${path}/${name}`,
+          { ...observed.lease, spec: desired(observed.lease.spec, false) },
+          signal,
+        );
         return true;
       } catch (err) {
+        if (signal.aborted) throw err;
         log.debug({ err: String(err) }, 'lease renewal fast path failed');
       }
     }
     let current: Lease;
     try {
-      current = await client.request<Lease>('GET', `${path}/${name}`, { timeoutMs: renewDeadline });
+      current = await client.request<Lease>('GET', `${path}/${name}`, { signal });
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      const created = await client.request<Lease>('POST', path, {
-        body: {
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
-          metadata: { name, namespace },
-          spec: desired(undefined, true),
-        },
-        timeoutMs: renewDeadline,
-      });
-      observed = { record: JSON.stringify(created.spec), at: now(), lease: created };
+      const body = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace },
+        spec: desired(undefined, true),
+      };
+      await write('POST', path, body, signal);
       return true;
     }
     const record = JSON.stringify(current.spec);
@@ -105,17 +140,13 @@ export function leaderElector(config: LeaderElectionConfig): LeaderElector {
     const recordDuration = (current.spec.leaseDurationSeconds ?? 0) * 1000;
     if (holder && holder !== identity && observed.at + recordDuration > now()) return false;
     const takingOver = holder !== identity;
-    const updated = await client.request<Lease>('PUT', `${path}/${name}`, {
-      body: { ...current, spec: desired(current.spec, takingOver) },
-      timeoutMs: renewDeadline,
-    });
-    observed = { record: JSON.stringify(updated.spec), at: now(), lease: updated };
+    await write('PUT', `${path}/${name}`, { ...current, spec: desired(current.spec, takingOver) }, signal);
     return true;
   };
 
-  const attempt = async (): Promise<boolean> => {
+  const attempt = async (signal: AbortSignal): Promise<boolean> => {
     try {
-      return await tryAcquireOrRenew();
+      return await tryAcquireOrRenew(signal);
     } catch (err) {
       if (!isConflict(err)) log.warn({ err: String(err) }, 'leader election attempt failed');
       return false;
@@ -125,7 +156,8 @@ export function leaderElector(config: LeaderElectionConfig): LeaderElector {
   const jittered = () => retryPeriod * (1 + Math.random() * 1.2);
 
   const release = async () => {
-    if (!observed || !leader) return;
+    // Only within the term: past it, another replica may hold the lease already.
+    if (!observed || !leader || now() >= termEnd) return;
     const stamp = microTime(new Date());
     try {
       await client.request('PUT', `${path}/${name}`, {
@@ -139,7 +171,7 @@ export function leaderElector(config: LeaderElectionConfig): LeaderElector {
             renewTime: stamp,
           },
         },
-        timeoutMs: renewDeadline,
+        signal: AbortSignal.timeout(Math.max(1, Math.ceil(termEnd - now()))),
       });
       log.info({ lease: `${namespace}/${name}` }, 'released leadership');
     } catch (err) {
@@ -150,35 +182,54 @@ export function leaderElector(config: LeaderElectionConfig): LeaderElector {
   return {
     async run(lead) {
       const stopped = stopController.signal;
-      while (!stopped.aborted && !(await attempt())) {
+      log.info({ identity, lease: `${namespace}/${name}` }, 'campaigning for leadership');
+      while (
+        !stopped.aborted &&
+        !(await attempt(AbortSignal.any([stopped, AbortSignal.timeout(Math.ceil(renewDeadline))])))
+      ) {
         await sleep(jittered(), undefined, { signal: stopped }).catch(() => undefined);
       }
       if (stopped.aborted) return 'stopped';
       leader = true;
       log.info({ identity, lease: `${namespace}/${name}` }, 'became leader');
       const leading = new AbortController();
+      let lost = false;
+      const lose = (why: string) => {
+        if (leading.signal.aborted) return;
+        lost = true;
+        log.error({ identity }, `lost leadership: ${why}`);
+        leading.abort(new LeadershipLost(identity));
+      };
       const abortLeading = () => leading.abort();
       stopped.addEventListener('abort', abortLeading, { once: true });
-      let lost = false;
+      const leadership: Leadership = {
+        signal: leading.signal,
+        fence() {
+          if (!leading.signal.aborted && now() >= termEnd)
+            lose('the lease was not renewed within the renew deadline');
+          if (leading.signal.aborted) throw new LeadershipLost(identity);
+        },
+      };
+      // As client-go's renew loop: every retryPeriod, try until renewed or the term is over; each attempt's
+      // requests are bounded by the time left, so one slow answer cannot outlast the term.
       const renewLoop = (async () => {
         while (!leading.signal.aborted) {
           await sleep(retryPeriod, undefined, { signal: leading.signal }).catch(() => undefined);
-          if (leading.signal.aborted) break;
-          const deadline = now() + renewDeadline;
           let renewed = false;
-          while (!renewed && now() < deadline && !leading.signal.aborted) {
-            renewed = await attempt();
-            if (!renewed) await sleep(Math.min(retryPeriod, Math.max(0, deadline - now())));
+          while (!renewed && !leading.signal.aborted) {
+            const left = termEnd - now();
+            if (left <= 0) break;
+            renewed = await attempt(AbortSignal.any([leading.signal, AbortSignal.timeout(Math.ceil(left))]));
+            if (!renewed)
+              await sleep(Math.min(retryPeriod, Math.max(0, termEnd - now())), undefined, {
+                signal: leading.signal,
+              }).catch(() => undefined);
           }
-          if (!renewed && !leading.signal.aborted) {
-            lost = true;
-            log.error({ identity }, 'lost leadership: could not renew the lease in time');
-            leading.abort();
-          }
+          if (!renewed) lose('could not renew the lease within the renew deadline');
         }
       })();
       try {
-        await lead(leading.signal);
+        await lead(leadership);
       } finally {
         leading.abort();
         await renewLoop;

@@ -102,4 +102,19 @@ describe('work queue', () => {
     expect(q.len()).toBe(0);
     expect(await q.get()).toBeUndefined();
   });
+
+  it('hands out no queued key after shutdown, nor one re-added while it was processed', async () => {
+    const q = createWorkQueue();
+    q.add('a');
+    q.add('b');
+    q.add('c');
+    const a = await q.get();
+    q.add('a'); // dirty while processing: would be queued again by done()
+    q.shutDown();
+    expect(q.len()).toBe(0);
+    expect(await q.get()).toBeUndefined();
+    q.done(a!);
+    expect(q.len()).toBe(0);
+    expect(await q.get()).toBeUndefined();
+  });
 });

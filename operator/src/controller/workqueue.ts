@@ -1,6 +1,8 @@
 // A keyed work queue with controller-runtime's semantics: a key waiting in the queue is held once however often it
 // is added; a key being processed is never handed out again until done() — an add meanwhile marks it dirty and it
 // is queued again afterwards; failures are retried with per-key exponential backoff; delayed adds for requeues.
+// Once shut down it hands out nothing more, queued keys included: the operator shuts its queue down when it loses
+// the leader lease, and the next leader reconciles every object anyway.
 
 export interface RateLimiter {
   /** Delay before the next retry of key, counting this failure. */
@@ -42,7 +44,7 @@ export interface WorkQueue {
   addRateLimited(key: string): void;
   forget(key: string): void;
   retries(key: string): number;
-  /** Resolves with the next key, or undefined once the queue is shut down and drained of waiters. */
+  /** Resolves with the next key, or undefined once the queue is shut down (keys still queued are dropped). */
   get(): Promise<string | undefined>;
   done(key: string): void;
   len(): number;
@@ -124,6 +126,7 @@ export function createWorkQueue(
     forget: (key) => limiter.forget(key),
     retries: (key) => limiter.retries(key),
     get() {
+      if (shuttingDown) return Promise.resolve(undefined);
       const key = queue.shift();
       if (key !== undefined) {
         processing.add(key);
@@ -133,18 +136,21 @@ export function createWorkQueue(
         queuedAt.delete(key);
         return Promise.resolve(key);
       }
-      if (shuttingDown) return Promise.resolve(undefined);
       return new Promise((resolve) => waiters.push(resolve));
     },
     done(key) {
       processing.delete(key);
-      if (dirty.has(key)) push(key);
+      if (dirty.has(key) && !shuttingDown) push(key);
     },
     len: () => queue.length,
     shutDown() {
       shuttingDown = true;
       for (const { timer } of timers.values()) clearTimeout(timer);
       timers.clear();
+      queue.splice(0);
+      queuedAt.clear();
+      dirty.clear();
+      observer.depth(0);
       for (const waiter of waiters.splice(0)) waiter(undefined);
     },
     get shuttingDown() {

@@ -131,6 +131,11 @@ export interface RequestOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   headers?: Record<string, string>;
+  /**
+   * Called synchronously right before each attempt is dispatched (after every await of building it); throwing
+   * refuses the request. Leader election uses it so that no request leaves once the lease may have passed on.
+   */
+  fence?: () => void;
 }
 
 export interface Exchange<T> {
@@ -196,6 +201,7 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
     // 429 means the request was not processed (priority and fairness, a watch cache still initializing):
     // retrying after Retry-After is safe for every method, as client-go does.
     for (let attempt = 1; ; attempt++) {
+      options.fence?.();
       let res;
       try {
         res = await request(url, { method, headers, body, signal, dispatcher });
@@ -243,6 +249,39 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
       const res = await send(method, path, options, options.signal, true);
       return { headers: res.headers, body: res.body };
     },
+  };
+}
+
+/** What every request of a guarded client carries: a signal that cancels it, and a fence checked before it leaves. */
+export interface RequestGuard {
+  signal: AbortSignal;
+  fence?: () => void;
+}
+
+/**
+ * `client` with `guard` on every request (the caller's own signal still applies): what the operator's controller
+ * uses while it holds the leader lease, so losing the lease cancels its requests and refuses new ones.
+ */
+export function guardedClient(client: KubeClient, guard: RequestGuard): KubeClient {
+  const guarded = (options: RequestOptions = {}): RequestOptions => ({
+    ...options,
+    signal: options.signal ? AbortSignal.any([options.signal, guard.signal]) : guard.signal,
+    fence: options.fence
+      ? () => {
+          guard.fence?.();
+          options.fence?.();
+        }
+      : guard.fence,
+  });
+  return {
+    kubeConfig: client.kubeConfig,
+    server: client.server,
+    request: <T>(method: HttpMethod, path: string, options?: RequestOptions) =>
+      client.request<T>(method, path, guarded(options)),
+    exchange: <T>(method: HttpMethod, path: string, options?: RequestOptions) =>
+      client.exchange<T>(method, path, guarded(options)),
+    stream: (method, path, options) => client.stream(method, path, guarded(options)),
+    close: () => client.close(),
   };
 }
 
