@@ -227,6 +227,29 @@ describe('many app clusters, one control plane', () => {
     ]);
   });
 
+  it('says on each connection whether its target namespace is shared with other clusters', async () => {
+    const shared = async (cluster: KubectlTarget, name: string) =>
+      JSON.parse(
+        await kubectlOk(cluster, [
+          ...['get', 'ctpc', name, '-o'],
+          'jsonpath={.status.conditions[?(@.type=="NamespaceShared")]}',
+        ]),
+      ) as { status: string; reason: string; message: string };
+    expect(await shared(app2, 'app-2-to-team-1')).toMatchObject({
+      status: 'True',
+      reason: 'SharedWithOtherClusters',
+      message: expect.stringContaining(
+        '1 other app cluster(s) keep their claims in team-1',
+      ) as unknown as string,
+    });
+    // app-1 saw team-1 alone when it connected; its next reconcile (any change of the object starts one) sees app-2.
+    await kubectlOk(app1, ['annotate', 'ctpc', 'app-1', `touched=${Date.now()}`, '--overwrite']);
+    await waitFor(async () => ((await shared(app1, 'app-1')).status === 'True' ? true : undefined), {
+      what: "app-1's NamespaceShared=True",
+      timeoutMs: 60_000,
+    });
+  });
+
   it("fences app-2's own control-plane token out of app-1's claims in the shared namespace", async () => {
     // The token the proxy of app-2 holds, used directly: what anyone who stole it could do.
     const secret = JSON.parse(

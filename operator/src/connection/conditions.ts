@@ -17,6 +17,9 @@ export const conditionTypes = {
   APIsDiscovered: "True once the control plane's claim APIs were listed; the message names them.",
   APIServicesAvailable:
     "Whether the app cluster's aggregator reports every APIService of the connection Available.",
+  NamespaceShared:
+    'Whether other app clusters keep their claims in the same targetNamespace: they can read each ' +
+    "other's claims, connection Secrets and events there (writes stay fenced). Informational; Ready ignores it.",
 } as const;
 export type ConditionType = keyof typeof conditionTypes;
 
@@ -55,6 +58,10 @@ export const conditionReasons = [
   'APIServiceConflict',
   'APIServiceUnavailable',
   'ReconcileError',
+  // Sharing of the target namespace.
+  'SharedWithOtherClusters',
+  'NotShared',
+  'SharingUnknown',
   // Deletion.
   'DeletingClaims',
 ] as const;

@@ -23,7 +23,7 @@ import { type ServedGroupVersion } from '../catalog/catalog.ts';
 import { finalizeConnection } from './finalize.ts';
 import { connectionLabel, finalizer, managedByLabels } from './names.ts';
 import { ownedNames } from '../catalog/names.ts';
-import { requestToken, rotationDue, scopedObjects } from './scoped.ts';
+import { otherClustersIn, requestToken, rotationDue, scopedObjects } from './scoped.ts';
 import { servingMaterial } from './serving.ts';
 import { desiredWorkload, proxyEndpoint } from './workload.ts';
 
@@ -242,6 +242,29 @@ async function converge(
       }
       throw err;
     }
+    const others = await otherClustersIn(controlPlane.client, spec.targetNamespace, clusterID);
+    set(
+      others === undefined
+        ? {
+            type: 'NamespaceShared',
+            status: 'Unknown',
+            reason: 'SharingUnknown',
+            message: `the credential may not list ServiceAccounts in ${spec.targetNamespace}`,
+          }
+        : others.length > 0
+          ? {
+              type: 'NamespaceShared',
+              status: 'True',
+              reason: 'SharedWithOtherClusters',
+              message: `${others.length} other app cluster(s) keep their claims in ${spec.targetNamespace}: each can read the others' claims, connection Secrets and events there (writes are fenced); give each cluster its own targetNamespace`,
+            }
+          : {
+              type: 'NamespaceShared',
+              status: 'False',
+              reason: 'NotShared',
+              message: `no other app cluster keeps its claims in ${spec.targetNamespace}`,
+            },
+    );
     const held = tokenSecret?.metadata.annotations ?? {};
     const issuedAt = held[issuedAnnotation] ? new Date(held[issuedAnnotation]) : undefined;
     const expiresAt = held[expiresAnnotation] ? new Date(held[expiresAnnotation]) : undefined;

@@ -4,7 +4,7 @@
 // clusters sharing a namespace each get their own identity — and since RBAC cannot tell one cluster's claims from
 // another's in one namespace, a ValidatingAdmissionPolicy fences that identity's writes to objects labelled with its
 // own cluster ID.
-import type { KubeClient } from '../kube/client.ts';
+import { isForbidden, type KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/resources.ts';
 import { clusterIDLabel, labelValue } from '../claims/identity.ts';
 import { hashOf, managedByLabels } from './names.ts';
@@ -135,4 +135,37 @@ export async function requestToken(
 /** A token is rotated once half its lifetime has passed: "well before expiry", with room for retries. */
 export function rotationDue(issuedAt: Date, expiresAt: Date): Date {
   return new Date(issuedAt.getTime() + (expiresAt.getTime() - issuedAt.getTime()) / 2);
+}
+
+/**
+ * The other app clusters whose scoped identities live in targetNamespace (by their ServiceAccounts' cluster-id
+ * labels); undefined when the credential may not list ServiceAccounts there.
+ */
+export async function otherClustersIn(
+  controlPlane: KubeClient,
+  targetNamespace: string,
+  clusterID: string,
+): Promise<string[] | undefined> {
+  try {
+    const list = await controlPlane.request<{ items: { metadata: { labels?: Record<string, string> } }[] }>(
+      'GET',
+      `/api/v1/namespaces/${targetNamespace}/serviceaccounts`,
+      {
+        query: {
+          labelSelector: `app.kubernetes.io/managed-by=${managedByLabels['app.kubernetes.io/managed-by']}`,
+        },
+      },
+    );
+    const ours = labelValue(clusterID);
+    return [
+      ...new Set(
+        list.items
+          .map((sa) => sa.metadata.labels?.[clusterIDLabel])
+          .filter((id): id is string => Boolean(id) && id !== ours),
+      ),
+    ].sort();
+  } catch (err) {
+    if (isForbidden(err)) return undefined;
+    throw err;
+  }
 }
