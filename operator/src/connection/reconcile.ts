@@ -186,21 +186,6 @@ async function converge(
       true,
     );
   }
-  if (connection.status?.clusterID !== clusterID) {
-    // Recorded before anything exists that could store a claim (token Secret, proxy, APIServices): the finalizer
-    // learns from it, and from nothing that can disappear, whether this connection may have claims out there.
-    await apply(
-      deps.app,
-      {
-        apiVersion: api.apiVersion,
-        kind: api.kind,
-        metadata: { name },
-        status: { ...connection.status, clusterID },
-      },
-      'status',
-    );
-  }
-  status.clusterID = clusterID;
 
   // The namespace that holds this cluster's claims.
   await ensureNamespace(controlPlane.client, spec.targetNamespace);
@@ -216,6 +201,24 @@ async function converge(
       ? groupVersions.map((gv) => `${gv.group}/${gv.version}`).join(', ')
       : 'no claim APIs in the control plane',
   });
+
+  if (connection.status?.clusterID !== clusterID) {
+    // Recorded before anything exists that could store a claim (token Secret, proxy, APIServices) — and only once
+    // the control plane let this credential use the namespace and its APIs: the finalizer learns from it, and from
+    // nothing that can disappear, whether this connection may have claims out there. A connection that stalled
+    // before (a credential without rights) finalizes without asking the control plane.
+    await apply(
+      deps.app,
+      {
+        apiVersion: api.apiVersion,
+        kind: api.kind,
+        metadata: { name },
+        status: { ...connection.status, clusterID },
+      },
+      'status',
+    );
+  }
+  status.clusterID = clusterID;
 
   // Credential for the proxy.
   const tokenSecret = await get<KubeObject & { data?: Record<string, string> }>(deps.app, {
