@@ -115,8 +115,9 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
       processes.push(p);
       return p;
     };
+    // A proxy drains before it exits (and one under --cpu-prof writes its profile then): give it the time.
     const stopProcess = async (p: ManagedProcess) => {
-      await p.stop();
+      await p.stop(30_000);
       processes.splice(processes.indexOf(p), 1);
     };
 

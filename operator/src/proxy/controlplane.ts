@@ -351,9 +351,8 @@ async function call(
       query,
       ...(body === undefined ? {} : { body: JSON.stringify(body), contentType }),
       headers: { accept, 'audit-id': ctx.auditID },
-      // Only the deadline: a request the control plane started finishes even if the client goes away, as
-      // kube-apiserver finishes it (and a composite abort signal per request costs more than it saves).
       timeoutMs: requestTimeoutMs,
+      signal: ctx.signal,
     });
     code = answer.code;
     backend.health.answered();
