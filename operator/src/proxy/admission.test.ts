@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { once } from 'node:events';
 import { createServer, request } from 'node:http';
 import type { Catalog } from '../catalog/catalog.ts';
+import { claimCatalog } from '../catalog/testdata.ts';
 import { createLogger } from '../log.ts';
 import { admission, servedResource, type AdmissionDeps } from './admission.ts';
 import { compose } from './chain.ts';
@@ -13,32 +14,7 @@ import { recovery } from './recovery.ts';
 import { parseRequest, requestInfo, type ResourceRequest } from './requestinfo.ts';
 import { json } from './respond.ts';
 
-const catalog: Catalog = {
-  connection: 'c',
-  clusterID: 'id',
-  targetNamespace: 't',
-  groupVersions: [
-    {
-      group: 'platform.example.org',
-      version: 'v1alpha1',
-      resources: [
-        {
-          kind: 'KubernetesCluster',
-          listKind: 'KubernetesClusterList',
-          plural: 'kubernetesclusters',
-          singular: 'kubernetescluster',
-          shortNames: [],
-          categories: ['claim'],
-          xrd: 'x',
-          origin: 'Claim',
-          hasStatus: true,
-          schema: undefined,
-          printerColumns: [],
-        },
-      ],
-    },
-  ],
-};
+const catalog: Catalog = claimCatalog();
 const base = '/apis/platform.example.org/v1alpha1';
 const claims = (ns: string) => `${base}/namespaces/${ns}/kubernetesclusters`;
 const phases: Record<string, NamespacePhase> = { shop: 'Active', gone: 'Terminating' };

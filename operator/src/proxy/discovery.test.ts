@@ -1,33 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Catalog } from '../catalog/catalog.ts';
+import { claimCatalog, claimResource } from '../catalog/testdata.ts';
 import { aggregatedDiscovery, apiGroupList, apiResourceList, negotiateDiscovery } from './discovery.ts';
 
-const catalog: Catalog = {
-  connection: 'c',
-  clusterID: 'id',
-  targetNamespace: 't',
-  groupVersions: [
-    {
-      group: 'platform.example.org',
-      version: 'v1alpha1',
-      resources: [
-        {
-          kind: 'KubernetesCluster',
-          listKind: 'KubernetesClusterList',
-          plural: 'kubernetesclusters',
-          singular: 'kubernetescluster',
-          shortNames: ['kc'],
-          categories: ['claim'],
-          xrd: 'x',
-          origin: 'Claim',
-          hasStatus: true,
-          schema: undefined,
-          printerColumns: [],
-        },
-      ],
-    },
-  ],
-};
+const catalog: Catalog = claimCatalog(claimResource({ shortNames: ['kc'] }));
 
 describe('discovery documents', () => {
   it('negotiates aggregated discovery as kube-apiserver asks for it', () => {
