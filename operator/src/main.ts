@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { startOperator } from './operator.ts';
 import { createLogger, type Logger } from './log.ts';
 import { kubeClient, pooledKubeConfig } from './kube/client.ts';
-import { proxyClusterRole } from './connection/workload.ts';
+import { proxyClusterRole, proxySecretsClusterRole } from './connection/workload.ts';
 import { installProcessGuards } from './proxy/recovery.ts';
 import { startProxy } from './proxy/server.ts';
 import { isCliCommand } from './cli/args.ts';
@@ -25,7 +25,10 @@ commands that run in a cluster:
     --metrics-bind-address ADDR       default :8080 ("0" disables)
     --health-probe-bind-address ADDR  default :8081
     --proxy-image IMAGE               default: PROXY_IMAGE
+    --proxy-allowed-images LIST       other images spec.proxy.image may name: references, or prefixes ending in *
     --proxy-cluster-role NAME         ClusterRole bound to every proxy (default ctp-connector-proxy)
+    --proxy-secrets-cluster-role NAME ClusterRole bound per namespace for connection Secret copies
+                                      (default ctp-connector-proxy-secrets)
     --local-proxy-port PORT           development only: the proxy runs on the apiserver's host at this port
     --log-level LEVEL                 default info
   proxy      serve one connection's claim APIs to this cluster's aggregation layer
@@ -70,7 +73,9 @@ async function main(argv: string[]): Promise<void> {
             type: 'string',
             default: process.env.PROXY_IMAGE ?? 'ghcr.io/ctp-connector/ctp-connector:latest',
           },
+          'proxy-allowed-images': { type: 'string', default: '' },
           'proxy-cluster-role': { type: 'string', default: proxyClusterRole },
+          'proxy-secrets-cluster-role': { type: 'string', default: proxySecretsClusterRole },
           'local-proxy-port': { type: 'string' },
           'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
         },
@@ -83,7 +88,12 @@ async function main(argv: string[]): Promise<void> {
         settings: {
           namespace: values.namespace,
           image: values['proxy-image'],
+          allowedProxyImages: values['proxy-allowed-images']
+            .split(',')
+            .map((image) => image.trim())
+            .filter(Boolean),
           proxyClusterRole: values['proxy-cluster-role'],
+          proxySecretsClusterRole: values['proxy-secrets-cluster-role'],
           ...(localPort ? { localProxyPort: Number(localPort) } : {}),
         },
         leaderElect: values['leader-elect'] !== 'false',

@@ -8,13 +8,19 @@ import { connectionReconciler } from './connection/reconcile.ts';
 import { controlPlaneRegistry } from './connection/controlplanes.ts';
 import { connectionStatusMetrics } from './connection/metrics.ts';
 import { connectionLabel } from './connection/names.ts';
-import type { OperatorSettings } from './connection/workload.ts';
+import type { OperatorSettings, RBACSubject } from './connection/workload.ts';
 import { createController } from './controller/controller.ts';
 import { eventRecorder } from './controller/events.ts';
 import { supervisedInformer } from './controller/informer.ts';
 import { leaderElector } from './controller/leader.ts';
 import { createControllerMetrics } from './controller/metrics.ts';
-import { guardedClient, kubeClient, pooledKubeConfig, type RequestGuard } from './kube/client.ts';
+import {
+  guardedClient,
+  kubeClient,
+  pooledKubeConfig,
+  type KubeClient,
+  type RequestGuard,
+} from './kube/client.ts';
 import type { Logger } from './log.ts';
 import { probes, serveEndpoints } from './observe/endpoints.ts';
 
@@ -72,6 +78,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const runController = async (guard: RequestGuard) => {
     const { signal } = guard;
     const client = guardedClient(app, guard);
+    settings.operatorSubject ??= await whoAmI(client, log);
     const events = eventRecorder(client, 'ctp-connector-operator', log);
     const connections = supervisedInformer<KubernetesObject>({
       client,
@@ -159,4 +166,33 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     },
     done,
   };
+}
+
+/**
+ * The operator's identity as the app cluster sees it (a SelfSubjectReview, which every user may create): a subject of
+ * the per-namespace bindings it creates, so that it can clean up there. Unknown is survivable: it logs and goes on.
+ */
+async function whoAmI(client: KubeClient, log: Logger): Promise<RBACSubject | undefined> {
+  try {
+    const review = await client.request<{ status?: { userInfo?: { username?: string } } }>(
+      'POST',
+      '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+      { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } },
+    );
+    return subjectOf(review.status?.userInfo?.username ?? '');
+  } catch (err) {
+    log.warn(
+      { err: String(err) },
+      'cannot learn the operator identity; connection Secret copies are not cleaned up',
+    );
+    return undefined;
+  }
+}
+
+/** The RBAC subject of a username: a ServiceAccount for system:serviceaccount:<ns>:<name>, else a User. Pure. */
+export function subjectOf(username: string): RBACSubject | undefined {
+  if (!username) return undefined;
+  const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(username);
+  if (sa) return { kind: 'ServiceAccount', name: sa[2]!, namespace: sa[1]! };
+  return { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: username };
 }

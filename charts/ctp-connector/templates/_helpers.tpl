@@ -14,6 +14,7 @@
 
 {{- define "ctp-connector.operator" -}}{{ include "ctp-connector.fullname" . }}-operator{{- end }}
 {{- define "ctp-connector.proxyClusterRole" -}}{{ include "ctp-connector.fullname" . }}-proxy{{- end }}
+{{- define "ctp-connector.proxySecretsClusterRole" -}}{{ include "ctp-connector.fullname" . }}-proxy-secrets{{- end }}
 {{- define "ctp-connector.credentialSecret" -}}
 {{- default (printf "%s-control-plane" (include "ctp-connector.fullname" .)) .Values.controlPlane.existingSecret }}
 {{- end }}

@@ -15,6 +15,7 @@ describe('parseSpec', () => {
         apis: { discovery: 'Crossplane' },
         proxy: { replicas: 2 },
         deletionPolicy: 'Migrate',
+        connectionSecretsOnDeletion: 'Keep',
       },
     });
   });

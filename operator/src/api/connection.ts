@@ -204,6 +204,16 @@ export const specSchema = z
           'On deletion: Migrate hands the claims over to the control plane, Detach leaves them for a later ' +
           'connection with the same clusterID, Delete deletes them.',
       }),
+    connectionSecretsOnDeletion: z
+      .enum(['Keep', 'Delete'])
+      .default('Keep')
+      .meta({
+        description:
+          "On deletion with deletionPolicy Migrate or Detach, what becomes of the claims' connection Secret copies in " +
+          'their app namespaces. Keep (the default): they stay, so workloads that use them go on running against ' +
+          'resources that live on, but nobody updates them any more. Delete: they are removed. Under deletionPolicy ' +
+          'Delete they are always removed, with their claims.',
+      }),
   })
   .meta({
     description: 'Which control plane to connect to, and how.',

@@ -15,7 +15,27 @@ export interface OwnedNames {
   proxy: string;
   /** ClusterRoleBinding of the proxy to the shared proxy ClusterRole. */
   clusterRoleBinding: string;
+  /** ConfigMap in which the proxy's replicas say which app namespaces they deliver connection Secrets to. */
+  secretNamespaces: string;
+  /** RoleBinding, in each such namespace, that lets the proxy write connection Secret copies there. */
+  secretsRoleBinding: string;
 }
+
+/** Labels of a connection Secret copy in an app namespace: which claim it is of, and which connection delivered it. */
+export const copiedFromLabel = 'connect.ctp.dev/connection-secret-of';
+export const deliveredByLabel = 'connect.ctp.dev/delivered-by';
+
+/**
+ * What one proxy replica reports in the secretNamespaces ConfigMap, under a key of its own: the app namespaces it
+ * delivers connection Secrets to, and when it said so (a replica that stopped reporting is forgotten).
+ */
+export interface SecretNamespacesReport {
+  namespaces: string[];
+  at: string;
+}
+/** How often a replica repeats its report, and how long a report counts. */
+export const reportEveryMs = 60_000;
+export const reportValidMs = 5 * reportEveryMs;
 
 export function ownedNames(connection: string): OwnedNames {
   const base = `ctpc-${shortName(connection, 40)}`;
@@ -25,6 +45,8 @@ export function ownedNames(connection: string): OwnedNames {
     catalog: `${base}-catalog`,
     proxy: `${base}-proxy`,
     clusterRoleBinding: `ctp-connector:proxy:${connection}`,
+    secretNamespaces: `${base}-secret-namespaces`,
+    secretsRoleBinding: `ctp-connector:secrets:${connection}`,
   };
 }
 

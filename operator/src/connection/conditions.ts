@@ -44,6 +44,8 @@ export const conditionReasons = [
   'CredentialsInvalid',
   'InvalidKubeconfig',
   'UnsupportedCredential',
+  'CredentialNotAllowed',
+  'ImageNotAllowed',
   // Failures: reaching and using the control plane.
   'Unauthorized',
   'Forbidden',

@@ -12,6 +12,7 @@ import {
 } from '../kube/client.ts';
 import { get, type KubeObject } from '../kube/resources.ts';
 import type { ConditionReason } from './conditions.ts';
+import { connectionLabel } from './names.ts';
 
 /** A failure that becomes a condition: a CamelCase reason, a message for humans, and whether to stall. */
 export class ConditionError extends Error {
@@ -35,7 +36,33 @@ export interface Credential {
   clientKeyPem?: string;
 }
 
-type SecretObject = KubeObject & { data?: Record<string, string> };
+type SecretObject = KubeObject & { data?: Record<string, string>; type?: string };
+
+/** Secret types a credential may have: what users create by hand or Cluster API writes; never tokens or releases. */
+export const credentialSecretTypes = ['Opaque', 'cluster.x-k8s.io/secret'] as const;
+
+/**
+ * A Secret that may serve as a credential: of a credential type, and not one the connector owns (another
+ * connection's scoped token would otherwise be sent to the server this spec names). Pure.
+ */
+export function checkCredentialSecret(where: string, secret: SecretObject): void {
+  const type = secret.type || 'Opaque';
+  if (!(credentialSecretTypes as readonly string[]).includes(type)) {
+    throw new ConditionError(
+      'CredentialNotAllowed',
+      `${where} is of type ${type}: a credential Secret must be of type ${credentialSecretTypes.join(' or ')}`,
+      true,
+    );
+  }
+  const owner = secret.metadata.labels?.[connectionLabel];
+  if (owner !== undefined) {
+    throw new ConditionError(
+      'CredentialNotAllowed',
+      `${where} belongs to connection ${owner}: name a credential Secret you created`,
+      true,
+    );
+  }
+}
 
 async function readSecretKey(
   app: KubeClient,
@@ -44,15 +71,11 @@ async function readSecretKey(
   const secret = await get<SecretObject>(app, { apiVersion: 'v1', kind: 'Secret', metadata: ref });
   const where = `Secret ${ref.namespace}/${ref.name}`;
   if (!secret) throw new ConditionError('CredentialsNotFound', `${where} not found`, false);
+  checkCredentialSecret(where, secret);
   const value = secret.data?.[ref.key];
-  if (value === undefined) {
-    const keys = Object.keys(secret.data ?? {});
-    throw new ConditionError(
-      'CredentialsInvalid',
-      `${where} has no key "${ref.key}" (keys: ${keys.length ? keys.join(', ') : 'none'})`,
-      true,
-    );
-  }
+  // The Secret's other keys are not named: status is readable by more people than the Secret.
+  if (value === undefined)
+    throw new ConditionError('CredentialsInvalid', `${where} has no key "${ref.key}"`, true);
   return Buffer.from(value, 'base64').toString('utf8');
 }
 

@@ -17,6 +17,7 @@ import { originSelector } from '../claims/identity.ts';
 import { isNotFound } from '../kube/client.ts';
 import { apply, list, remove, type KubeObject } from '../kube/resources.ts';
 import type { APIService } from './apiservices.ts';
+import { checkCredentialRefs } from './allowed.ts';
 import { readClaimAPIs } from './claimapis.ts';
 import { claimStep } from './claimpolicy.ts';
 import { setCondition, type ConditionReason } from './conditions.ts';
@@ -26,6 +27,7 @@ import type { ReconcilerDeps, Result } from './deps.ts';
 import { claimCollections } from './discovery.ts';
 import { connectionLabel, finalizer } from './names.ts';
 import { scopedObjects } from './scoped.ts';
+import { grantsOf, revokeGrant } from './secretgrants.ts';
 import { desiredWorkload } from './workload.ts';
 
 type Connection = KubeObject & { spec?: unknown; status?: api.ControlPlaneConnectionStatus };
@@ -58,6 +60,7 @@ export async function finalizeConnection(
   const clusterID = connection.status?.clusterID;
   if (parsed.ok && clusterID) {
     try {
+      checkCredentialRefs(parsed.spec, ns);
       const credential = await readCredential(deps.app, parsed.spec.controlPlane);
       const controlPlane = deps.controlPlanes.get(name, credential);
       const remaining =
@@ -92,7 +95,13 @@ export async function finalizeConnection(
   }
 
   // 3. App-side objects (owner references would collect them too, but not under orphan propagation; explicit
-  // deletion keeps the order).
+  // deletion keeps the order). First the bindings in the app namespaces, with the connection Secret copies there
+  // unless they are to stay (their claims live on under Migrate and Detach, and so do the workloads that use them).
+  const removeCopies =
+    parsed.ok &&
+    (parsed.spec.deletionPolicy === 'Delete' || parsed.spec.connectionSecretsOnDeletion === 'Delete');
+  for (const binding of await grantsOf(deps.app, name))
+    await revokeGrant(deps.app, name, binding, removeCopies);
   if (parsed.ok) {
     const workload = desiredWorkload({
       connection: name,
@@ -103,6 +112,7 @@ export async function finalizeConnection(
     });
     const order = [
       'Deployment',
+      'ConfigMap',
       'PodDisruptionBudget',
       'Service',
       'RoleBinding',

@@ -9,6 +9,7 @@ import { isForbidden } from '../kube/client.ts';
 import { apply, get, list, remove, type KubeObject, type OwnerReference } from '../kube/resources.ts';
 import { apiServiceName, available, conflicts, desiredAPIServices, type APIService } from './apiservices.ts';
 import { getCondition, setCondition, type ConditionUpdate } from './conditions.ts';
+import { checkAllowed } from './allowed.ts';
 import { readClaimAPIs } from './claimapis.ts';
 import {
   checkReachable,
@@ -22,7 +23,8 @@ import { servedAPIs } from './discovery.ts';
 import { type ServedGroupVersion } from '../catalog/catalog.ts';
 import { finalizeConnection } from './finalize.ts';
 import { connectionLabel, finalizer, managedByLabels } from './names.ts';
-import { ownedNames } from '../catalog/names.ts';
+import { ownedNames, reportValidMs } from '../catalog/names.ts';
+import { grantedNamespaces, reconcileSecretGrants } from './secretgrants.ts';
 import { otherClustersIn, requestToken, rotationDue, scopedObjects } from './scoped.ts';
 import { servingMaterial } from './serving.ts';
 import { desiredWorkload, proxyEndpoint } from './workload.ts';
@@ -135,6 +137,13 @@ async function converge(
   const parsed = api.parseSpec(connection.spec);
   if (!parsed.ok) throw new ConditionError('InvalidSpec', parsed.message, true);
   const spec = parsed.spec;
+  try {
+    checkAllowed(spec, deps.settings);
+  } catch (err) {
+    if (err instanceof ConditionError && err.reason === 'CredentialNotAllowed')
+      set({ type: 'CredentialsValid', status: 'False', reason: err.reason, message: err.message });
+    throw err;
+  }
   const names = ownedNames(name);
   const owner: OwnerReference[] = [
     {
@@ -381,6 +390,18 @@ async function converge(
   });
   for (const obj of desiredWorkload({ connection: name, owner, names, spec, settings }))
     await apply(deps.app, obj);
+  // Connection Secret copies: the proxy may write them only where its replicas deliver them.
+  const reports = await get<KubeObject & { data?: Record<string, string> }>(deps.app, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: names.secretNamespaces, namespace: settings.namespace },
+  });
+  await reconcileSecretGrants(
+    deps.app,
+    { connection: name, names, owner, settings },
+    grantedNamespaces(reports?.data, now(), [settings.namespace]),
+  );
+  requeue.push(reportValidMs); // a replica that stopped reporting is forgotten without an event
   const deployment = await get<KubeObject & { status?: { replicas?: number; readyReplicas?: number } }>(
     deps.app,
     {

@@ -11,6 +11,8 @@ export interface OperatorSettings {
   namespace: string;
   /** Image of the proxy when spec.proxy.image is empty (the operator's own). */
   image: string;
+  /** Other images spec.proxy.image may name: exact references, or prefixes ending in "*". Default none. */
+  allowedProxyImages?: string[];
   /**
    * Local development and tests: the proxy runs as a process on the apiserver's host, listening on this port, and
    * the Service is an ExternalName for localhost (there is no kubelet or kube-proxy). Unset in real clusters.
@@ -18,6 +20,17 @@ export interface OperatorSettings {
   localProxyPort?: number;
   /** ClusterRole every proxy is bound to; installed with the operator, named per release by the Helm chart. */
   proxyClusterRole?: string;
+  /** ClusterRole bound in each namespace a proxy delivers connection Secrets to (also named per release). */
+  proxySecretsClusterRole?: string;
+  /** The operator's own identity, learnt at start: a subject of those per-namespace bindings, to clean up. */
+  operatorSubject?: RBACSubject;
+}
+
+export interface RBACSubject {
+  kind: 'ServiceAccount' | 'User';
+  name: string;
+  namespace?: string;
+  apiGroup?: string;
 }
 
 export const proxyContainerPort = 8443;
@@ -25,6 +38,8 @@ export const proxyContainerPort = 8443;
 export const proxyMetricsPort = 8080;
 /** Default ClusterRole of every proxy, installed with the operator (config/rbac/proxy-role.yaml). */
 export const proxyClusterRole = 'ctp-connector-proxy';
+/** Default ClusterRole bound per app namespace for connection Secret copies (config/rbac/proxy-role.yaml). */
+export const proxySecretsClusterRole = 'ctp-connector-proxy-secrets';
 
 export interface WorkloadInput {
   connection: string;
@@ -112,7 +127,20 @@ export function desiredWorkload(input: WorkloadInput): KubeObject[] {
           resourceNames: [names.catalog],
           verbs: ['get', 'watch', 'list'],
         },
+        {
+          // Where it delivers connection Secrets: the operator binds it there (secretgrants.ts).
+          apiGroups: [''],
+          resources: ['configmaps'],
+          resourceNames: [names.secretNamespaces],
+          verbs: ['get', 'patch'],
+        },
       ],
+    },
+    {
+      // Created empty by the operator; each proxy replica patches its own key in (the operator never writes data).
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: meta(names.secretNamespaces, ns),
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',

@@ -15,6 +15,7 @@ import { subjectAccessReviewer } from './authorization.ts';
 import { proxyChain } from './chain.ts';
 import { startClaimCache, type ClaimCache } from './claimcache.ts';
 import { startConnectionSecretSync, type ConnectionSecretSync } from './connectionsecrets.ts';
+import { eventRecorder } from '../controller/events.ts';
 import { newContext } from './context.ts';
 import { upstreamHealth } from './health.ts';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.ts';
@@ -128,6 +129,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           ...current,
           app,
           claims,
+          namespace: options.namespace,
+          events: eventRecorder(app, 'ctp-connector-proxy', log),
           log: log.child({ component: 'connection-secrets' }),
         }),
       };

@@ -1,0 +1,140 @@
+// Where a connection's proxy may write connection Secret copies: a RoleBinding to the proxy-secrets ClusterRole in
+// each app namespace its replicas deliver copies to, and none anywhere else — the network-facing proxy holds no
+// cluster-wide Secret rights. The replicas report those namespaces in a ConfigMap (one key each, refreshed every
+// minute); the operator binds the union of the fresh reports, never its own namespace. A ValidatingAdmissionPolicy
+// installed with the operator (config/rbac/policies.yaml) limits the proxy's writes there to Secrets the connector
+// delivered: a binding lets it read the namespace's Secrets, never overwrite or delete one of its users'.
+//
+// The operator is a subject of each binding too: when a namespace drops out it removes the copies left there (a
+// proxy restarted after its claims went has no way to find them), then the binding.
+import type { KubeClient } from '../kube/client.ts';
+import { isForbidden, isNotFound } from '../kube/client.ts';
+import { apply, list, remove, type KubeObject, type OwnerReference } from '../kube/resources.ts';
+import {
+  deliveredByLabel,
+  reportValidMs,
+  type OwnedNames,
+  type SecretNamespacesReport,
+} from '../catalog/names.ts';
+import { dnsLabel } from '../api/connection.ts';
+import { connectionLabel, managedByLabels } from './names.ts';
+import { proxySecretsClusterRole, type OperatorSettings, type RBACSubject } from './workload.ts';
+
+/** Marks the per-namespace bindings (the connection label says whose). */
+export const grantLabel = 'connect.ctp.dev/grant';
+const grantValue = 'connection-secrets';
+/** More namespaces than this in one report is not a proxy telling the truth. */
+export const maxGrantedNamespaces = 10_000;
+
+/** The namespaces to bind: the union of the replicas' fresh reports, valid names only, never `exclude`. Pure. */
+export function grantedNamespaces(
+  data: Record<string, string> | undefined,
+  now: Date,
+  exclude: readonly string[],
+): string[] {
+  const wanted = new Set<string>();
+  for (const value of Object.values(data ?? {})) {
+    let report: Partial<SecretNamespacesReport>;
+    try {
+      report = JSON.parse(value) as Partial<SecretNamespacesReport>;
+    } catch {
+      continue;
+    }
+    const at = typeof report.at === 'string' ? Date.parse(report.at) : NaN;
+    if (!(now.getTime() - at <= reportValidMs) || !Array.isArray(report.namespaces)) continue;
+    for (const ns of report.namespaces.slice(0, maxGrantedNamespaces)) {
+      if (typeof ns === 'string' && dnsLabel.safeParse(ns).success && !exclude.includes(ns)) wanted.add(ns);
+    }
+  }
+  return [...wanted].sort().slice(0, maxGrantedNamespaces);
+}
+
+/** The RoleBinding in `namespace` that lets the proxy (and the operator, to clean up) write copies there. Pure. */
+export function secretsRoleBinding(input: {
+  connection: string;
+  namespace: string;
+  names: OwnedNames;
+  owner: OwnerReference[];
+  settings: OperatorSettings;
+}): KubeObject {
+  const { connection, namespace, names, owner, settings } = input;
+  const subjects: RBACSubject[] = [
+    { kind: 'ServiceAccount', name: names.proxy, namespace: settings.namespace },
+    ...(settings.operatorSubject ? [settings.operatorSubject] : []),
+  ];
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: {
+      name: names.secretsRoleBinding,
+      namespace,
+      labels: { ...managedByLabels, [connectionLabel]: connection, [grantLabel]: grantValue },
+      ownerReferences: owner,
+    },
+    roleRef: {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: settings.proxySecretsClusterRole ?? proxySecretsClusterRole,
+    },
+    subjects,
+  };
+}
+
+/** The bindings of a connection that exist now, in every namespace. */
+export async function grantsOf(app: KubeClient, connection: string): Promise<KubeObject[]> {
+  const { items } = await app.request<{ items: KubeObject[] }>(
+    'GET',
+    '/apis/rbac.authorization.k8s.io/v1/rolebindings',
+    { query: { labelSelector: `${connectionLabel}=${connection},${grantLabel}=${grantValue}` } },
+  );
+  return items.map((binding) => ({
+    ...binding,
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+  }));
+}
+
+/** Binds the namespaces wanted, and unbinds the others after removing the copies left in them. */
+export async function reconcileSecretGrants(
+  app: KubeClient,
+  input: { connection: string; names: OwnedNames; owner: OwnerReference[]; settings: OperatorSettings },
+  namespaces: readonly string[],
+): Promise<void> {
+  const existing = await grantsOf(app, input.connection);
+  for (const namespace of namespaces) {
+    try {
+      await apply(app, secretsRoleBinding({ ...input, namespace }));
+    } catch (err) {
+      if (!isNotFound(err)) throw err; // the namespace is gone (its claims with it)
+    }
+  }
+  const wanted = new Set(namespaces);
+  for (const binding of existing) {
+    if (!wanted.has(binding.metadata.namespace ?? ''))
+      await revokeGrant(app, input.connection, binding, true);
+  }
+}
+
+/** Removes one binding; first the copies the connection delivered in its namespace, when `removeCopies`. */
+export async function revokeGrant(
+  app: KubeClient,
+  connection: string,
+  binding: KubeObject,
+  removeCopies: boolean,
+): Promise<void> {
+  const namespace = binding.metadata.namespace ?? '';
+  if (removeCopies) {
+    try {
+      const copies = await list<KubeObject>(app, 'v1', 'Secret', {
+        namespace,
+        labelSelector: `${deliveredByLabel}=${connection}`,
+      });
+      for (const copy of copies) await remove(app, { ...copy, apiVersion: 'v1', kind: 'Secret' });
+    } catch (err) {
+      // Without the operator among the binding's subjects (an operator that could not learn who it is) the copies
+      // stay; the binding goes all the same rather than stay forever.
+      if (!isForbidden(err)) throw err;
+    }
+  }
+  await remove(app, binding);
+}
