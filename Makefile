@@ -103,6 +103,10 @@ test: typecheck lint tools ## typecheck, lint, unit, integration and end-to-end 
 	  if [ -f $(JEST_RESULTS) ]; then $(NODE) e2e/jest/summary.ts $(JEST_RESULTS) || status=1; fi; \
 	  exit $$status
 
+.PHONY: chaos
+chaos: deps tools ## the chaos suite (a few minutes): faults under a write load with exact accounting; also part of make test
+	$(JEST) e2e/chaos.test.ts e2e/finalization.test.ts e2e/leader-election.test.ts --selectProjects integration
+
 .PHONY: e2e-kind
 e2e-kind: deps ## the end-to-end suite on kind clusters with the connector from its image (needs Docker and kind)
 	@command -v docker >/dev/null && command -v kind >/dev/null || { echo "make e2e-kind needs docker and kind on PATH" >&2; exit 1; }

@@ -17,6 +17,7 @@ import {
   claimResource,
   listClaims,
   type Claim,
+  writeConnectionSecret,
 } from './harness/claims.ts';
 import { connectCluster, type Connected } from './harness/connect.ts';
 import {
@@ -126,24 +127,48 @@ describe('finalization under every deletion propagation and policy', () => {
       process.stdout.write(`\nclaims in the control plane before → after:\n${counts.join('\n')}\n`);
   });
 
-  /** A Ready connection with `claimCount` claims created through the app cluster in its own app namespace. */
-  async function connectWithClaims(name: string, policy: Policy) {
+  /**
+   * A Ready connection with `claimCount` claims created through the app cluster in its own app namespace; the first
+   * has a connection Secret, delivered into the app namespace before this returns.
+   */
+  async function connectWithClaims(name: string, policy: Policy, spec: Record<string, unknown> = {}) {
     const target = `team-${name}`;
     await kubectlOk(app, ['create', 'namespace', name]);
     const connected = await connectCluster(
       app,
       name,
-      { targetNamespace: target, deletionPolicy: policy },
+      { targetNamespace: target, deletionPolicy: policy, ...spec },
       port,
     );
     await applyClaims(
       app,
-      Array.from({ length: claimCount }, (_, i) => claimManifest({ name: `claim-${i}`, namespace: name })),
+      Array.from({ length: claimCount }, (_, i) =>
+        claimManifest({
+          name: `claim-${i}`,
+          namespace: name,
+          connectionSecret: i === 0 ? 'claim-0-conn' : undefined,
+        }),
+      ),
     );
     const stored = await listClaims(cp, target);
     expect(stored).toHaveLength(claimCount);
+    await writeConnectionSecret(
+      cp,
+      { targetNamespace: target, namespace: name, clusterID: connected.clusterID },
+      'claim-0-conn',
+      {
+        password: 'p',
+      },
+    );
+    await waitFor(async () => ((await copyExists(name)) ? true : undefined), {
+      timeoutMs: 60_000,
+      what: `the connection Secret copy in ${name}`,
+    });
     return { connected, target, stored };
   }
+
+  const copyExists = async (namespace: string) =>
+    (await kubectl(app, ['-n', namespace, 'get', 'secret', 'claim-0-conn'])).code === 0;
 
   /** The connection as the app cluster has it now, or undefined once it is gone. */
   async function getConnection(name: string) {
@@ -185,7 +210,13 @@ describe('finalization under every deletion propagation and policy', () => {
   );
   it.each(cases)('kubectl delete --cascade=%s, deletionPolicy %s', async (propagation, policy) => {
     const name = `fin-${propagation}-${policy.toLowerCase()}`;
-    const { connected, target, stored } = await connectWithClaims(name, policy);
+    // The claims' connection Secret copies stay under Migrate and Detach unless asked otherwise (one case asks).
+    const removeCopies = policy === 'Delete' || name === 'fin-orphan-migrate';
+    const { connected, target, stored } = await connectWithClaims(
+      name,
+      policy,
+      name === 'fin-orphan-migrate' ? { connectionSecretsOnDeletion: 'Delete' } : {},
+    );
     const started = Date.now();
     try {
       await kubectlOk(app, ['delete', 'ctpc', name, `--cascade=${propagation}`, '--wait=false']);
@@ -213,6 +244,7 @@ describe('finalization under every deletion propagation and policy', () => {
     expect(await ownedObjects(name)).toEqual([]);
     const left = await listClaims(cp, target);
     counts.push(`  ${name}: ${stored.length} → ${left.length}`);
+    expect(await copyExists(name)).toBe(!removeCopies);
     expectOutcome(policy, stored, left, connected, name);
     const identity = await kubectl(cp, [
       '-n',

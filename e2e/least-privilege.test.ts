@@ -3,9 +3,8 @@
 // token touching what it did not create. Every identity acts with exactly the rights config/ and the operator give it
 // (kubectl --as, as the harness runs the operator and the proxy).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { controlPlaneName } from '../operator/src/claims/identity.ts';
 import { ownedNames } from '../operator/src/catalog/names.ts';
-import { applyClaims, claimManifest } from './harness/claims.ts';
+import { applyClaims, claimManifest, writeConnectionSecret } from './harness/claims.ts';
 import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
 import {
   connectionManifest,
@@ -147,15 +146,14 @@ describe('least privilege in the app cluster', () => {
 
     const claim = claimManifest({ name: 'db', namespace: shop, connectionSecret: 'db-conn' });
     await applyClaims(app, [claim]);
-    await kubectlOk(cp, [
-      '-n',
-      target,
-      'create',
-      'secret',
-      'generic',
-      controlPlaneName('db-conn', shop, connection.clusterID),
-      '--from-literal=password=s3cret',
-    ]);
+    await writeConnectionSecret(
+      cp,
+      { targetNamespace: target, namespace: shop, clusterID: connection.clusterID },
+      'db-conn',
+      {
+        password: 's3cret',
+      },
+    );
     const copy = await waitFor(
       async () => {
         const r = await kubectl(app, ['-n', shop, 'get', 'secret', 'db-conn', '-o', 'json']);
@@ -234,15 +232,14 @@ describe('least privilege in the app cluster', () => {
   it('never writes over a Secret the connector did not deliver: the claim gets a ConnectionSecretConflict event', async () => {
     await kubectlOk(app, ['-n', shop, 'create', 'secret', 'generic', 'taken', '--from-literal=key=users']);
     await applyClaims(app, [claimManifest({ name: 'squatted', namespace: shop, connectionSecret: 'taken' })]);
-    await kubectlOk(cp, [
-      '-n',
-      target,
-      'create',
-      'secret',
-      'generic',
-      controlPlaneName('taken', shop, connection.clusterID),
-      '--from-literal=key=connection-details',
-    ]);
+    await writeConnectionSecret(
+      cp,
+      { targetNamespace: target, namespace: shop, clusterID: connection.clusterID },
+      'taken',
+      {
+        key: 'connection-details',
+      },
+    );
     const event = await waitFor(
       async () => {
         const events = JSON.parse(

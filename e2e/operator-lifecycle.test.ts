@@ -175,7 +175,7 @@ describe('connection lifecycle', () => {
         '-l',
         'connect.ctp.dev/connection=restart',
       ]),
-    ).toBe(4);
+    ).toBe(5); // the catalog and the proxy's report ConfigMap, the Deployment, Service and ServiceAccount
     expect(await count(app, ['get', 'apiservices', '-l', 'connect.ctp.dev/connection=restart'])).toBe(2);
     expect(
       await count(cp, [

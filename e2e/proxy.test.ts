@@ -8,7 +8,7 @@ import { toControlPlane } from '../operator/src/proxy/translate.ts';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
 import { operatorNamespace, prepareConnector } from './harness/connector.ts';
-import { claimManifest } from './harness/claims.ts';
+import { claimManifest, writeConnectionSecret } from './harness/claims.ts';
 import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
 import { fixturesDir } from './harness/fixtures.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
@@ -383,16 +383,14 @@ describe('proxy: claims through the aggregation layer', () => {
       .replace('name: my-cluster-kubeconfig', 'name: with-secret-conn');
     await kubectlOk(app, ['apply', '-f', '-'], claim);
     // Crossplane writes the connection Secret in the control plane, under the mapped name.
-    const mapped = controlPlaneName('with-secret-conn', 'default', clusterID);
-    await kubectlOk(cp, [
-      '-n',
-      target,
-      'create',
-      'secret',
-      'generic',
-      mapped,
-      '--from-literal=kubeconfig=first',
-    ]);
+    const mapped = await writeConnectionSecret(
+      cp,
+      { targetNamespace: target, namespace: 'default', clusterID },
+      'with-secret-conn',
+      {
+        kubeconfig: 'first',
+      },
+    );
     const read = async () => {
       const r = await kubectl(app, ['-n', 'default', 'get', 'secret', 'with-secret-conn', '-o', 'json']);
       return r.code === 0

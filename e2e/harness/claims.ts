@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
+import { controlPlaneName } from '../../operator/src/claims/identity.ts';
 import { kubeClient, pooledKubeConfig } from '../../operator/src/kube/client.ts';
 import { fixturesDir } from './fixtures.ts';
 import { kubectl, kubectlOk, type KubectlTarget } from './kubectl.ts';
@@ -121,4 +122,28 @@ export async function watchClaims(
       await client.close();
     },
   };
+}
+
+/**
+ * What Crossplane does for a claim with spec.writeConnectionSecretToRef: the connection Secret, in the control
+ * plane's `targetNamespace` under the name the connector maps `secretName` of app namespace `namespace` to.
+ * Returns that name.
+ */
+export async function writeConnectionSecret(
+  cp: KubectlTarget,
+  place: { targetNamespace: string; namespace: string; clusterID: string },
+  secretName: string,
+  data: Record<string, string>,
+): Promise<string> {
+  const mapped = controlPlaneName(secretName, place.namespace, place.clusterID);
+  await kubectlOk(cp, [
+    '-n',
+    place.targetNamespace,
+    'create',
+    'secret',
+    'generic',
+    mapped,
+    ...Object.entries(data).map(([k, v]) => `--from-literal=${k}=${v}`),
+  ]);
+  return mapped;
 }

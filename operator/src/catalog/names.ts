@@ -24,6 +24,11 @@ export interface OwnedNames {
 /** Labels of a connection Secret copy in an app namespace: which claim it is of, and which connection delivered it. */
 export const copiedFromLabel = 'connect.ctp.dev/connection-secret-of';
 export const deliveredByLabel = 'connect.ctp.dev/delivered-by';
+/**
+ * Set by the operator on the copies it keeps when a connection goes (connectionSecretsOnDeletion: Keep), before it
+ * hands the claims over: the proxy, which sees the claims leave, then removes no such copy.
+ */
+export const releasedAnnotation = 'connect.ctp.dev/released-at';
 
 /**
  * What one proxy replica reports in the secretNamespaces ConfigMap, under a key of its own: the app namespaces it
@@ -32,7 +37,12 @@ export const deliveredByLabel = 'connect.ctp.dev/delivered-by';
 export interface SecretNamespacesReport {
   namespaces: string[];
   at: string;
+  /** The token-issued-at annotation of a token the control plane rejected: the operator then mints a new one. */
+  rejectedToken?: string;
 }
+/** Annotations of the token Secret: when its token was issued and when it expires. */
+export const tokenIssuedAnnotation = 'connect.ctp.dev/token-issued-at';
+export const tokenExpiresAnnotation = 'connect.ctp.dev/token-expires-at';
 /** How often a replica repeats its report, and how long a report counts. */
 export const reportEveryMs = 60_000;
 export const reportValidMs = 5 * reportEveryMs;

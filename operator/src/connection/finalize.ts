@@ -27,7 +27,7 @@ import type { ReconcilerDeps, Result } from './deps.ts';
 import { claimCollections } from './discovery.ts';
 import { connectionLabel, finalizer } from './names.ts';
 import { scopedObjects } from './scoped.ts';
-import { grantsOf, revokeGrant } from './secretgrants.ts';
+import { grantsOf, releaseCopies, revokeGrant } from './secretgrants.ts';
 import { desiredWorkload } from './workload.ts';
 
 type Connection = KubeObject & { spec?: unknown; status?: api.ControlPlaneConnectionStatus };
@@ -55,9 +55,14 @@ export async function finalizeConnection(
   }
 
   // 2. The control plane, by policy. Without a recorded cluster identity the reconciler never got as far as anything
-  // that can store a claim: there is nothing to hand over or delete.
+  // that can store a claim: there is nothing to hand over or delete. Copies of connection Secrets that stay are
+  // marked first: the proxy sees the claims leave and would remove them.
   const parsed = api.parseSpec(connection.spec);
   const clusterID = connection.status?.clusterID;
+  const removeCopies =
+    parsed.ok &&
+    (parsed.spec.deletionPolicy === 'Delete' || parsed.spec.connectionSecretsOnDeletion === 'Delete');
+  if (!removeCopies) await releaseCopies(deps.app, name, (deps.now ?? (() => new Date()))());
   if (parsed.ok && clusterID) {
     try {
       checkCredentialRefs(parsed.spec, ns);
@@ -97,9 +102,6 @@ export async function finalizeConnection(
   // 3. App-side objects (owner references would collect them too, but not under orphan propagation; explicit
   // deletion keeps the order). First the bindings in the app namespaces, with the connection Secret copies there
   // unless they are to stay (their claims live on under Migrate and Detach, and so do the workloads that use them).
-  const removeCopies =
-    parsed.ok &&
-    (parsed.spec.deletionPolicy === 'Delete' || parsed.spec.connectionSecretsOnDeletion === 'Delete');
   for (const binding of await grantsOf(deps.app, name))
     await revokeGrant(deps.app, name, binding, removeCopies);
   if (parsed.ok) {

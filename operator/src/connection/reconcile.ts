@@ -23,8 +23,18 @@ import { servedAPIs } from './discovery.ts';
 import { type ServedGroupVersion } from '../catalog/catalog.ts';
 import { finalizeConnection } from './finalize.ts';
 import { connectionLabel, finalizer, managedByLabels } from './names.ts';
-import { ownedNames, reportValidMs } from '../catalog/names.ts';
-import { grantedNamespaces, reconcileSecretGrants } from './secretgrants.ts';
+import {
+  ownedNames,
+  reportValidMs,
+  tokenExpiresAnnotation,
+  tokenIssuedAnnotation,
+} from '../catalog/names.ts';
+import {
+  grantedNamespaces,
+  reconcileSecretGrants,
+  rejectedTokens,
+  systemNamespaces,
+} from './secretgrants.ts';
 import { otherClustersIn, requestToken, rotationDue, scopedObjects } from './scoped.ts';
 import { servingMaterial } from './serving.ts';
 import { desiredWorkload, proxyEndpoint } from './workload.ts';
@@ -33,8 +43,8 @@ export type { ReconcilerDeps, Result } from './deps.ts';
 
 type Connection = KubeObject & { spec?: unknown; status?: api.ControlPlaneConnectionStatus };
 
-const expiresAnnotation = 'connect.ctp.dev/token-expires-at';
-const issuedAnnotation = 'connect.ctp.dev/token-issued-at';
+const expiresAnnotation = tokenExpiresAnnotation;
+const issuedAnnotation = tokenIssuedAnnotation;
 const serverAnnotation = 'connect.ctp.dev/control-plane';
 /** Stalled connections are looked at again now and then: a fixed Secret does not trigger a reconcile. */
 const stalledRecheckMs = 60_000;
@@ -235,6 +245,12 @@ async function converge(
     kind: 'Secret',
     metadata: { name: names.token, namespace: settings.namespace },
   });
+  const reports = await get<KubeObject & { data?: Record<string, string> }>(deps.app, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: names.secretNamespaces, namespace: settings.namespace },
+  });
+  const rejections = rejectedTokens(reports?.data, now());
   let proxyCredential: Credential = credential;
   const annotations: Record<string, string> = { [serverAnnotation]: credential.server };
   if (spec.credentials.mode === 'Scoped') {
@@ -281,7 +297,11 @@ async function converge(
     const issuedAt = held[issuedAnnotation] ? new Date(held[issuedAnnotation]) : undefined;
     const expiresAt = held[expiresAnnotation] ? new Date(held[expiresAnnotation]) : undefined;
     const lifetime = issuedAt && expiresAt ? (expiresAt.getTime() - issuedAt.getTime()) / 1000 : 0;
+    // A replica of the proxy saw the control plane reject this very token (revoked): mint a new one now.
+    const rejected = held[issuedAnnotation] !== undefined && rejections.has(held[issuedAnnotation]);
+    if (rejected) log.info('the proxy reported the scoped token rejected; issuing a new one');
     const reusable =
+      !rejected &&
       tokenSecret?.data?.token &&
       issuedAt &&
       expiresAt &&
@@ -391,15 +411,10 @@ async function converge(
   for (const obj of desiredWorkload({ connection: name, owner, names, spec, settings }))
     await apply(deps.app, obj);
   // Connection Secret copies: the proxy may write them only where its replicas deliver them.
-  const reports = await get<KubeObject & { data?: Record<string, string> }>(deps.app, {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: names.secretNamespaces, namespace: settings.namespace },
-  });
   await reconcileSecretGrants(
     deps.app,
     { connection: name, names, owner, settings },
-    grantedNamespaces(reports?.data, now(), [settings.namespace]),
+    grantedNamespaces(reports?.data, now(), [settings.namespace, ...systemNamespaces]),
   );
   requeue.push(reportValidMs); // a replica that stopped reporting is forgotten without an event
   const deployment = await get<KubeObject & { status?: { replicas?: number; readyReplicas?: number } }>(

@@ -1,7 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { ownedNames, reportValidMs } from '../catalog/names.ts';
-import { grantedNamespaces, maxGrantedNamespaces, secretsRoleBinding } from './secretgrants.ts';
+import {
+  grantedNamespaces,
+  maxGrantedNamespaces,
+  rejectedTokens,
+  secretsRoleBinding,
+} from './secretgrants.ts';
 
 const now = new Date('2026-12-01T12:00:00Z');
 const report = (namespaces: unknown, at: Date | string = now) =>
@@ -103,5 +108,18 @@ describe('secretsRoleBinding', () => {
       { kind: 'ServiceAccount', name: names.proxy, namespace: 'ctp-system' },
       { kind: 'ServiceAccount', name: 'ctp-connector-operator', namespace: 'ctp-system' },
     ]);
+  });
+});
+
+describe('rejectedTokens', () => {
+  it('names the tokens fresh reports say were rejected, and forgets expired reports', () => {
+    const at = (ms: number) => new Date(now.getTime() - ms).toISOString();
+    const data = {
+      a: JSON.stringify({ namespaces: [], at: at(0), rejectedToken: 't1' }),
+      b: JSON.stringify({ namespaces: [], at: at(reportValidMs + 1), rejectedToken: 't0' }),
+      c: JSON.stringify({ namespaces: [], at: at(0), rejectedToken: 42 }),
+      d: JSON.stringify({ namespaces: [], at: at(0) }),
+    };
+    expect([...rejectedTokens(data, now)]).toEqual(['t1']);
   });
 });

@@ -1,7 +1,7 @@
 // Where a connection's proxy may write connection Secret copies: a RoleBinding to the proxy-secrets ClusterRole in
 // each app namespace its replicas deliver copies to, and none anywhere else — the network-facing proxy holds no
 // cluster-wide Secret rights. The replicas report those namespaces in a ConfigMap (one key each, refreshed every
-// minute); the operator binds the union of the fresh reports, never its own namespace. A ValidatingAdmissionPolicy
+// minute); the operator binds the union of the fresh reports, never its own namespace or the system namespaces. A ValidatingAdmissionPolicy
 // installed with the operator (config/rbac/policies.yaml) limits the proxy's writes there to Secrets the connector
 // delivered: a binding lets it read the namespace's Secrets, never overwrite or delete one of its users'.
 //
@@ -12,6 +12,7 @@ import { isForbidden, isNotFound } from '../kube/client.ts';
 import { apply, list, remove, type KubeObject, type OwnerReference } from '../kube/resources.ts';
 import {
   deliveredByLabel,
+  releasedAnnotation,
   reportValidMs,
   type OwnedNames,
   type SecretNamespacesReport,
@@ -23,8 +24,38 @@ import { proxySecretsClusterRole, type OperatorSettings, type RBACSubject } from
 /** Marks the per-namespace bindings (the connection label says whose). */
 export const grantLabel = 'connect.ctp.dev/grant';
 const grantValue = 'connection-secrets';
+/** Never bound, whatever a report says: the cluster's own namespaces hold no claims' Secrets. */
+export const systemNamespaces = ['kube-system', 'kube-public', 'kube-node-lease'];
 /** More namespaces than this in one report is not a proxy telling the truth. */
 export const maxGrantedNamespaces = 10_000;
+
+/** The replicas' reports that are readable and fresh. Pure. */
+function freshReports(
+  data: Record<string, string> | undefined,
+  now: Date,
+): Partial<SecretNamespacesReport>[] {
+  const fresh: Partial<SecretNamespacesReport>[] = [];
+  for (const value of Object.values(data ?? {})) {
+    let report: Partial<SecretNamespacesReport>;
+    try {
+      report = JSON.parse(value) as Partial<SecretNamespacesReport>;
+    } catch {
+      continue;
+    }
+    const at = typeof report?.at === 'string' ? Date.parse(report.at) : NaN;
+    if (now.getTime() - at <= reportValidMs) fresh.push(report);
+  }
+  return fresh;
+}
+
+/** The issued-at stamps of tokens that a replica reports the control plane rejected. Pure. */
+export function rejectedTokens(data: Record<string, string> | undefined, now: Date): Set<string> {
+  return new Set(
+    freshReports(data, now)
+      .map((r) => r.rejectedToken)
+      .filter((t): t is string => typeof t === 'string'),
+  );
+}
 
 /** The namespaces to bind: the union of the replicas' fresh reports, valid names only, never `exclude`. Pure. */
 export function grantedNamespaces(
@@ -33,15 +64,8 @@ export function grantedNamespaces(
   exclude: readonly string[],
 ): string[] {
   const wanted = new Set<string>();
-  for (const value of Object.values(data ?? {})) {
-    let report: Partial<SecretNamespacesReport>;
-    try {
-      report = JSON.parse(value) as Partial<SecretNamespacesReport>;
-    } catch {
-      continue;
-    }
-    const at = typeof report.at === 'string' ? Date.parse(report.at) : NaN;
-    if (!(now.getTime() - at <= reportValidMs) || !Array.isArray(report.namespaces)) continue;
+  for (const report of freshReports(data, now)) {
+    if (!Array.isArray(report.namespaces)) continue;
     for (const ns of report.namespaces.slice(0, maxGrantedNamespaces)) {
       if (typeof ns === 'string' && dnsLabel.safeParse(ns).success && !exclude.includes(ns)) wanted.add(ns);
     }
@@ -137,4 +161,34 @@ export async function revokeGrant(
     }
   }
   await remove(app, binding);
+}
+
+/**
+ * Marks every copy the connection delivered as released (kept for the workloads): done before the claims are handed
+ * over, so that the proxy, which sees them leave, removes none of them. Idempotent.
+ */
+export async function releaseCopies(app: KubeClient, connection: string, now: Date): Promise<number> {
+  let released = 0;
+  for (const binding of await grantsOf(app, connection)) {
+    const namespace = binding.metadata.namespace ?? '';
+    let copies: KubeObject[];
+    try {
+      copies = await list<KubeObject>(app, 'v1', 'Secret', {
+        namespace,
+        labelSelector: `${deliveredByLabel}=${connection}`,
+      });
+    } catch (err) {
+      if (isForbidden(err) || isNotFound(err)) continue; // not among the subjects, or the namespace is gone
+      throw err;
+    }
+    for (const copy of copies) {
+      if (copy.metadata.annotations?.[releasedAnnotation]) continue;
+      await app.request('PATCH', `/api/v1/namespaces/${namespace}/secrets/${copy.metadata.name}`, {
+        body: { metadata: { annotations: { [releasedAnnotation]: now.toISOString() } } },
+        contentType: 'application/merge-patch+json',
+      });
+      released++;
+    }
+  }
+  return released;
 }

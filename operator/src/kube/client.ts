@@ -285,6 +285,25 @@ export function guardedClient(client: KubeClient, guard: RequestGuard): KubeClie
   };
 }
 
+/** The client, calling `notify` whenever the server answers 401 (the request still fails as before). */
+export function onUnauthorized(client: KubeClient, notify: () => void): KubeClient {
+  const observe = <T>(call: Promise<T>): Promise<T> =>
+    call.catch((err: unknown) => {
+      if (err instanceof KubeApiError && err.code === 401) notify();
+      throw err;
+    });
+  return {
+    kubeConfig: client.kubeConfig,
+    server: client.server,
+    request: <T>(method: HttpMethod, path: string, options?: RequestOptions) =>
+      observe(client.request<T>(method, path, options)),
+    exchange: <T>(method: HttpMethod, path: string, options?: RequestOptions) =>
+      observe(client.exchange<T>(method, path, options)),
+    stream: (method, path, options) => observe(client.stream(method, path, options)),
+    close: () => client.close(),
+  };
+}
+
 function parseStatus(text: string): Status | undefined {
   try {
     const parsed = JSON.parse(text) as Status;

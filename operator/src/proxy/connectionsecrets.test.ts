@@ -1,15 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../claims/identity.ts';
 import type { CachedClaim } from './claimcache.ts';
-import fc from 'fast-check';
-import { reportValidMs } from '../catalog/names.ts';
 import {
   appSecret,
   copiedFromLabel,
   copyFingerprint,
   namespacesOf,
-  reportIdentity,
-  reportPatch,
   wantedCopyOf,
 } from './connectionsecrets.ts';
 import { connectionSecretAnnotation, toControlPlane } from './translate.ts';
@@ -139,40 +135,9 @@ describe('copyFingerprint', () => {
   });
 });
 
-describe('the report of namespaces', () => {
-  const now = new Date('2026-12-01T12:00:00Z');
-
+describe('namespacesOf', () => {
   it('names each namespace of the wanted copies once, sorted', () => {
     expect(namespacesOf(['web/a', 'shop/db', 'shop/cache', 'billing/x'])).toEqual(['billing', 'shop', 'web']);
     expect(namespacesOf([])).toEqual([]);
-  });
-
-  it("writes this replica's key and removes only the expired reports of others", () => {
-    const fresh = JSON.stringify({ namespaces: ['a'], at: new Date(now.getTime() - 1000).toISOString() });
-    const stale = JSON.stringify({
-      namespaces: ['b'],
-      at: new Date(now.getTime() - reportValidMs - 1).toISOString(),
-    });
-    const patch = reportPatch(
-      'me.1',
-      ['shop'],
-      { 'me.1': stale, 'other.2': fresh, 'gone.3': stale, junk: 'x' },
-      now,
-    );
-    expect(patch).toEqual({
-      data: {
-        'me.1': JSON.stringify({ namespaces: ['shop'], at: now.toISOString() }),
-        'gone.3': null,
-        junk: null,
-      },
-    });
-  });
-
-  it('property: the identity is always a valid ConfigMap key', () => {
-    fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 300 }), fc.nat(), (host, pid) => {
-        expect(reportIdentity(host, pid)).toMatch(/^[-._a-zA-Z0-9]{1,253}$/);
-      }),
-    );
   });
 });

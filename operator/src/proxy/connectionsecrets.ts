@@ -6,23 +6,14 @@
 // per event saturated the proxy at 20 000 claims). A full pass (first sync, relists, every 10 minutes) compares
 // with the copies in the app cluster and removes strays.
 //
-// The proxy holds no cluster-wide Secret rights: each replica reports the namespaces it delivers to (a key of its own
-// in the secretNamespaces ConfigMap, refreshed every minute) and the operator binds it there (secretgrants.ts); until
-// the binding exists a write fails and is retried. A Secret of that name that the connector did not deliver is never
+// The proxy holds no cluster-wide Secret rights: each replica reports the namespaces it delivers to (report.ts) and
+// the operator binds it there (connection/secretgrants.ts); until the binding exists a write fails and is retried. A Secret of that name that the connector did not deliver is never
 // written over: the claim gets a Warning event instead (and an admission policy would refuse the write anyway).
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { controlPlaneName, schemeOf } from '../claims/identity.ts';
 import type { Catalog } from '../catalog/catalog.ts';
-import { hostname } from 'node:os';
-import {
-  copiedFromLabel,
-  deliveredByLabel,
-  ownedNames,
-  reportEveryMs,
-  reportValidMs,
-  type SecretNamespacesReport,
-} from '../catalog/names.ts';
+import { copiedFromLabel, deliveredByLabel, releasedAnnotation } from '../catalog/names.ts';
 import type { EventRecorder } from '../controller/events.ts';
 import { isForbidden } from '../kube/client.ts';
 import { supervisedInformer } from '../controller/informer.ts';
@@ -30,6 +21,7 @@ import { createWorkQueue } from '../controller/workqueue.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { apply, get, remove, type KubeObject } from '../kube/resources.ts';
 import type { CachedClaim, ClaimCache } from './claimcache.ts';
+import type { ReplicaReport } from './report.ts';
 import { connectionSecretAnnotation, originOf, type Scope } from './translate.ts';
 
 export { copiedFromLabel, deliveredByLabel };
@@ -107,36 +99,6 @@ export function namespacesOf(keys: Iterable<string>): string[] {
   return [...new Set([...keys].map((key) => key.slice(0, key.indexOf('/'))))].sort();
 }
 
-/**
- * The merge patch of one replica's report: its own key, and null for the keys of replicas whose reports expired (a
- * replica that went away without saying so). Pure.
- */
-export function reportPatch(
-  identity: string,
-  namespaces: string[],
-  current: Record<string, string> | undefined,
-  now: Date,
-): { data: Record<string, string | null> } {
-  const report: SecretNamespacesReport = { namespaces, at: now.toISOString() };
-  const data: Record<string, string | null> = { [identity]: JSON.stringify(report) };
-  for (const [key, value] of Object.entries(current ?? {})) {
-    if (key === identity) continue;
-    let at = NaN;
-    try {
-      at = Date.parse((JSON.parse(value) as Partial<SecretNamespacesReport>).at ?? '');
-    } catch {
-      // unreadable: as good as expired
-    }
-    if (!(now.getTime() - at <= reportValidMs)) data[key] = null;
-  }
-  return { data };
-}
-
-/** This replica's key in the report ConfigMap: its pod name and process, as a ConfigMap key may spell them. */
-export function reportIdentity(host = hostname(), pid = process.pid): string {
-  return `${host}.${pid}`.replace(/[^-._a-zA-Z0-9]/g, '_').slice(0, 253);
-}
-
 const copyLabels = ['app.kubernetes.io/managed-by', copiedFromLabel, deliveredByLabel];
 
 /** What makes two copies the same for the app cluster: place, type, our labels and data. Pure. */
@@ -157,23 +119,17 @@ const resyncMs = 10 * 60_000;
 /** The queue key of a full pass; copy keys always contain a '/'. */
 const fullPass = '*';
 
-/** The queue key of the report of namespaces. */
-const report = '#report';
-
 export function startConnectionSecretSync(options: {
   app: KubeClient;
   controlPlane: KubeClient;
   catalog: Catalog;
   claims: ClaimCache;
-  /** The operator's namespace, where the report ConfigMap is. */
-  namespace: string;
+  /** Where the namespaces the copies are in are reported, for the operator to bind the proxy there. */
+  report: ReplicaReport;
   events: EventRecorder;
   log: Logger;
 }): ConnectionSecretSync {
-  const { app, controlPlane, catalog, claims, events, log } = options;
-  const reportMap = { name: ownedNames(catalog.connection).secretNamespaces, namespace: options.namespace };
-  const identity = reportIdentity();
-  let reported: string | undefined; // the namespaces last reported, joined
+  const { app, controlPlane, catalog, claims, report, events, log } = options;
   const scope = { clusterID: catalog.clusterID, targetNamespace: catalog.targetNamespace };
   const selector = `${copiedFromLabel},${deliveredByLabel}=${catalog.connection}`;
   const queue = createWorkQueue();
@@ -183,6 +139,7 @@ export function startConnectionSecretSync(options: {
   const bySource = new Map<string, string>(); // control-plane Secret name → copy key
   const applied = new Map<string, string>(); // copy key → fingerprint of what the app cluster holds
   const foreign = new Set<string>(); // copy keys held by a Secret the connector did not deliver (reported once)
+  const released = new Set<string>(); // copy keys held by a copy a previous connection of this name kept
   let ready = false;
 
   const setWant = (uid: string, want: WantedCopy | undefined) => {
@@ -204,7 +161,7 @@ export function startConnectionSecretSync(options: {
       bySource.set(want.source, want.key);
       queue.add(want.key);
     }
-    queue.add(report);
+    if (ready) report.setNamespaces(namespacesOf(wanters.keys()));
   };
 
   claims.onChange((change) => {
@@ -223,22 +180,6 @@ export function startConnectionSecretSync(options: {
     onListed: () => queue.add(fullPass),
   });
 
-  const publish = async (force: boolean) => {
-    const namespaces = namespacesOf(wanters.keys());
-    if (!force && reported === namespaces.join(',')) return;
-    const current = await get<KubeObject & { data?: Record<string, string> }>(app, {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: reportMap,
-    });
-    if (!current) throw new Error(`ConfigMap ${reportMap.namespace}/${reportMap.name} does not exist yet`);
-    await app.request('PATCH', `/api/v1/namespaces/${reportMap.namespace}/configmaps/${reportMap.name}`, {
-      body: reportPatch(identity, namespaces, current.data, new Date()),
-      contentType: 'application/merge-patch+json',
-    });
-    reported = namespaces.join(',');
-  };
-
   /** Whether the app cluster's Secret at `key` may be written: absent, or one this connection delivered. */
   const writable = async (want: WantedCopy): Promise<boolean> => {
     const existing = await get<Secret>(app, {
@@ -246,6 +187,7 @@ export function startConnectionSecretSync(options: {
       kind: 'Secret',
       metadata: { name: want.secretName, namespace: want.origin.namespace },
     });
+    if (existing?.metadata.annotations?.[releasedAnnotation]) released.add(want.key);
     if (!existing || existing.metadata.labels?.[deliveredByLabel] === catalog.connection) return true;
     if (!foreign.has(want.key)) {
       foreign.add(want.key);
@@ -282,12 +224,28 @@ export function startConnectionSecretSync(options: {
       if (!applied.has(key) && !(await writable(want))) return;
       foreign.delete(key);
       await apply(app, copy);
+      // Kept by a connection of this name that went, wanted again now: this connection's to manage (and remove).
+      if (released.has(key)) {
+        await app.request('PATCH', `/api/v1/namespaces/${want.origin.namespace}/secrets/${want.secretName}`, {
+          body: { metadata: { annotations: { [releasedAnnotation]: null } } },
+          contentType: 'application/merge-patch+json',
+        });
+        released.delete(key);
+      }
       applied.set(key, fingerprint);
     } else if (applied.has(key)) {
       const [namespace, name] = key.split('/') as [string, string];
-      await remove(app, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } });
+      await removeCopy(
+        await get<Secret>(app, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } }),
+      );
       applied.delete(key);
     }
+  };
+
+  /** Removes a copy no claim wants any more, unless the operator kept it for the workloads (released). */
+  const removeCopy = async (copy: Secret | undefined) => {
+    if (!copy || copy.metadata.annotations?.[releasedAnnotation]) return;
+    await remove(app, { ...copy, apiVersion: 'v1', kind: 'Secret' });
   };
 
   const syncAll = async () => {
@@ -313,23 +271,20 @@ export function startConnectionSecretSync(options: {
       }
       for (const existing of copies.items) {
         const key = `${existing.metadata.namespace}/${existing.metadata.name}`;
-        if (wanters.has(key)) applied.set(key, copyFingerprint(existing));
-        else await remove(app, { ...existing, apiVersion: 'v1', kind: 'Secret' });
+        if (wanters.has(key)) {
+          // A released copy is rewritten once, to take it back (its fingerprint never matches).
+          if (existing.metadata.annotations?.[releasedAnnotation]) released.add(key);
+          else applied.set(key, copyFingerprint(existing));
+        } else await removeCopy(existing);
       }
     }
     foreign.clear();
     for (const key of wanters.keys()) queue.add(key);
-    queue.add(report);
+    report.setNamespaces(namespacesOf(wanters.keys()));
   };
 
   const resync = setInterval(() => queue.add(fullPass), resyncMs);
   resync.unref();
-  let heartbeat = false;
-  const beat = setInterval(() => {
-    heartbeat = true;
-    queue.add(report);
-  }, reportEveryMs);
-  beat.unref();
 
   const worker = (async () => {
     for (;;) {
@@ -337,10 +292,7 @@ export function startConnectionSecretSync(options: {
       if (key === undefined) return;
       try {
         // Nothing is written or removed before both caches hold their first lists: never from a half-filled view.
-        if (key === report) {
-          if (ready) await publish(heartbeat);
-          heartbeat = false;
-        } else if (ready) await (key === fullPass ? syncAll() : syncCopy(key));
+        if (ready) await (key === fullPass ? syncAll() : syncCopy(key));
         queue.forget(key);
       } catch (err) {
         log.warn({ err: String(err), copy: key }, 'connection secret sync failed; retrying');
@@ -358,17 +310,9 @@ export function startConnectionSecretSync(options: {
   return {
     async stop() {
       clearInterval(resync);
-      clearInterval(beat);
       queue.shutDown();
       await worker;
       await secrets.stop();
-      // Gone: the operator may unbind the namespaces no other replica reports (best effort; reports expire anyway).
-      await app
-        .request('PATCH', `/api/v1/namespaces/${reportMap.namespace}/configmaps/${reportMap.name}`, {
-          body: { data: { [identity]: null } },
-          contentType: 'application/merge-patch+json',
-        })
-        .catch(() => undefined);
     },
   };
 }

@@ -59,6 +59,8 @@ const passthroughQuery = [
 
 /** Non-watch requests end well inside kube-apiserver's 60 s request timeout. */
 const requestTimeoutMs = 55_000;
+/** A request without an answer after this long makes the proxy ask whether the control plane answers at all. */
+const suspectAfterMs = 2_000;
 const jsonPatchAttempts = 5;
 
 export async function forwardToControlPlane(
@@ -346,6 +348,7 @@ async function call(
 ): Promise<Exchange<Obj>> {
   const started = performance.now();
   let code = 0;
+  const waiting = setTimeout(() => backend.health.suspect(), suspectAfterMs);
   try {
     const answer = await backend.client.exchange<Obj>(method, path, {
       query,
@@ -364,6 +367,7 @@ async function call(
     } else if (!(err instanceof TransportError)) backend.health.answered(); // an answer the proxy could not read
     throw err;
   } finally {
+    clearTimeout(waiting);
     backend.metrics.upstream({ verb: resourceOf(ctx).verb, code }, (performance.now() - started) / 1000);
   }
 }
@@ -544,14 +548,17 @@ async function forwardWatch(
   const signal = AbortSignal.any([ctx.signal, end.signal]);
   ctx.res.once('close', release);
   let stream;
+  const waiting = setTimeout(() => backend.health.suspect(), suspectAfterMs);
   try {
     stream = await backend.client.stream('GET', collection, {
       query,
       headers: { accept: admittedOf(ctx).upstreamAccept, 'audit-id': ctx.auditID },
       signal,
     });
+    clearTimeout(waiting);
     backend.health.answered();
   } catch (err) {
+    clearTimeout(waiting);
     release();
     if (err instanceof KubeApiError) {
       backend.health.answered();

@@ -67,4 +67,45 @@ describe('upstream health', () => {
     expect(probes).toBe(3);
     health.stop();
   });
+
+  it('a suspicion asks at once: a control plane that does not answer the probe is unavailable', async () => {
+    let up = false;
+    let probes = 0;
+    const health = upstreamHealth({
+      probe: () => {
+        probes++;
+        return Promise.resolve(up ? 'answered' : 'failed');
+      },
+      intervalMs: 5,
+      log,
+    });
+    health.suspect();
+    health.suspect(); // one probe at a time
+    await until(() => !health.available());
+    expect(probes).toBeGreaterThanOrEqual(1);
+    up = true;
+    await until(() => health.available()); // and the probing that follows ends it
+    health.stop();
+  });
+
+  it('a suspicion the control plane answers changes nothing', async () => {
+    let probes = 0;
+    const changes: boolean[] = [];
+    const health = upstreamHealth({
+      probe: () => {
+        probes++;
+        return Promise.resolve('answered');
+      },
+      intervalMs: 5,
+      log,
+      onChange: (a) => changes.push(a),
+    });
+    health.suspect();
+    await until(() => probes === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(health.available()).toBe(true);
+    expect(changes).toEqual([]);
+    expect(probes).toBe(1);
+    health.stop();
+  });
 });

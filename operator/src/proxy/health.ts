@@ -18,6 +18,12 @@ export interface UpstreamHealth {
   answered(): void;
   /** A request got no answer: reads come from the cache and writes are refused until the next answer. */
   failed(reason: string): void;
+  /**
+   * A request has waited long for its answer. Its own deadline may never come (its client gives up first, and a
+   * cancelled request is no evidence), so the control plane is asked at once whether it answers at all: a frozen
+   * one is noticed within the probe's timeout, not at the end of every hung request.
+   */
+  suspect(): void;
   stop(): void;
 }
 
@@ -41,6 +47,7 @@ export function upstreamHealth(options: HealthOptions): UpstreamHealth {
     else options.log.warn({ reason }, 'control plane unreachable: reads from the cache, writes refused');
     options.onChange?.(value);
   };
+  let checking = false;
   const probeSoon = () => {
     if (probing || stopped) return;
     probing = setTimeout(() => {
@@ -61,6 +68,20 @@ export function upstreamHealth(options: HealthOptions): UpstreamHealth {
     failed(reason) {
       set(false, reason);
       probeSoon();
+    },
+    suspect() {
+      if (!available || checking || stopped) return;
+      checking = true;
+      void options
+        .probe()
+        .catch(() => 'failed' as const)
+        .then((result) => {
+          checking = false;
+          if (result === 'failed') {
+            set(false, 'a request waited for its answer and the control plane did not answer a probe');
+            probeSoon();
+          }
+        });
     },
     stop() {
       stopped = true;

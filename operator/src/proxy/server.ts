@@ -5,10 +5,10 @@ import { createServer, type Server } from 'node:https';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { decodeCatalog, type Catalog } from '../catalog/catalog.ts';
-import { ownedNames } from '../catalog/names.ts';
+import { ownedNames, tokenIssuedAnnotation } from '../catalog/names.ts';
 import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
 import { isHTTPAnswer } from './health.ts';
-import { kubeClient, pooledKubeConfig, type KubeClient } from '../kube/client.ts';
+import { kubeClient, onUnauthorized, pooledKubeConfig, type KubeClient } from '../kube/client.ts';
 import { probes, serveEndpoints } from '../observe/endpoints.ts';
 import { parseRequestHeaderConfig, type RequestHeaderConfig } from './authentication.ts';
 import { subjectAccessReviewer } from './authorization.ts';
@@ -16,6 +16,7 @@ import { proxyChain } from './chain.ts';
 import { startClaimCache, type ClaimCache } from './claimcache.ts';
 import { startConnectionSecretSync, type ConnectionSecretSync } from './connectionsecrets.ts';
 import { eventRecorder } from '../controller/events.ts';
+import { replicaReport } from './report.ts';
 import { newContext } from './context.ts';
 import { upstreamHealth } from './health.ts';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.ts';
@@ -69,6 +70,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   let requestHeader: RequestHeaderConfig | undefined;
   let serving: { cert: string; key: string } | undefined;
   let upstream: { kubeconfig: string; client: KubeClient } | undefined;
+  const report = replicaReport({
+    app,
+    namespace: options.namespace,
+    connection: options.connection,
+    log: log.child({ component: 'report' }),
+  });
   const metrics = createProxyMetrics();
   const health = upstreamHealth({
     // Any answer of the control plane will do: /version needs no rights and no etcd.
@@ -129,7 +136,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           ...current,
           app,
           claims,
-          namespace: options.namespace,
+          report,
           events: eventRecorder(app, 'ctp-connector-proxy', log),
           log: log.child({ component: 'connection-secrets' }),
         }),
@@ -190,9 +197,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       if (kubeconfig === upstream?.kubeconfig) return;
       const previous = upstream;
       if (kubeconfig) {
-        const client = kubeClient(
-          pooledKubeConfig((kc) => kc.loadFromString(kubeconfig)),
-          'ctp-connector-proxy',
+        // A 401 means this token was revoked (or the ServiceAccount re-created): the operator is told at once.
+        const issuedAt = secret?.metadata?.annotations?.[tokenIssuedAnnotation] ?? '';
+        const client = onUnauthorized(
+          kubeClient(
+            pooledKubeConfig((kc) => kc.loadFromString(kubeconfig)),
+            'ctp-connector-proxy',
+          ),
+          () => report.credentialRejected(issuedAt),
         );
         upstream = { kubeconfig, client };
       } else {
@@ -285,6 +297,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       await followers?.claims.stop();
       await pending?.stop();
       await upstream?.client.close();
+      await report.stop();
       log.info('proxy stopped');
     },
   };
