@@ -31,12 +31,18 @@ export default {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/operator/**/*.test.ts', '<rootDir>/bench/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/operator/**/*.test.ts',
+        '<rootDir>/bench/**/*.test.ts',
+        '<rootDir>/e2e/fixtures/**/*.test.ts',
+      ],
     },
     {
       ...common,
       displayName: 'integration',
       testMatch: integrationMatch,
+      // Fixtures' own tests (the composition function's) need no cluster: they are unit tests.
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/e2e/fixtures/'],
       globalSetup: '<rootDir>/e2e/jest/global-setup.ts',
       globalTeardown: '<rootDir>/e2e/jest/global-teardown.ts',
       slowTestThreshold: 30,

@@ -1,5 +1,5 @@
 // Local clusters from the command line.
-//   node e2e/cli.ts dev  [--dir .dev]   app + control-plane clusters with sample claim APIs, until Ctrl-C
+//   node e2e/cli.ts dev  [--dir .dev]   app + control-plane clusters (with Crossplane) with sample claim APIs, until Ctrl-C
 //   node e2e/cli.ts up   [--dir D] NAME...   just the named clusters, until Ctrl-C
 //   node e2e/cli.ts down [--dir .dev]   stop what `dev`/`up` started in that directory and remove its state
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { freePorts } from './harness/ports.ts';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEnvironment, stateFile, pidFileName, type Environment } from './harness/environment.ts';
+import { testFunctionName } from './harness/crossplane.ts';
 import { installControlPlaneFixtures, fixturesDir } from './harness/fixtures.ts';
 import { groupAlive, killGroup, recordedPids } from './harness/processes.ts';
 import { waitFor } from './harness/wait.ts';
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
 }
 
 async function dev(): Promise<void> {
-  const env = await start(['app', 'control-plane']);
+  const env = await start(['app', 'control-plane'], ['control-plane']);
   const app = env.cluster('app');
   const controlPlane = env.cluster('control-plane');
   await installControlPlaneFixtures(controlPlane);
@@ -69,26 +70,30 @@ async function dev(): Promise<void> {
   await kubectlOk(app, ['wait', '--for=condition=Ready', '--timeout=120s', `ctpc/${connection}`]);
 
   const rel = (p: string) => relative(process.cwd(), p) || p;
+  const cpLogs = controlPlane.dir;
   const k = `.tools/bin/kubectl --kubeconfig ${rel(appKubeconfig)}`;
   console.log(`
 Local clusters are running with the connector (Ctrl-C stops everything; \`make dev-down\` from another terminal too).
 
   app            ${app.server}    kubeconfig: ${rel(appKubeconfig)}
   control-plane  ${controlPlane.server}    kubeconfig: ${rel(cpKubeconfig)}
-  logs           ${rel(logs)}/operator.log, ${rel(logs)}/proxy.log
+  logs           ${rel(logs)}/operator.log, ${rel(logs)}/proxy.log, ${rel(cpLogs)}/crossplane.log, ${rel(cpLogs)}/${testFunctionName}.log
 
 The app cluster is connected to the control plane (${rel(sample)}):
   ${k} get controlplaneconnections
   ${k} api-resources --categories=claim
   ${k} get kubernetesclusters -A
 
-The control plane's claim APIs come from the sample XRDs in ${rel(join(fixturesDir, 'control-plane'))}:
-  .tools/bin/kubectl --kubeconfig ${rel(cpKubeconfig)} get compositeresourcedefinitions
+The control plane runs Crossplane; its claim APIs come from the sample XRDs in ${rel(join(fixturesDir, 'control-plane'))},
+composed by the test function (${rel(join(fixturesDir, 'function'))}) through ${rel(join(fixturesDir, 'crossplane'))}:
+  .tools/bin/kubectl --kubeconfig ${rel(cpKubeconfig)} get compositeresourcedefinitions,compositions,functions
 
-Create the seed's claim in the app cluster; it is stored in the control plane's namespace team-1:
+Create the seed's claim in the app cluster; it is stored in the control plane's namespace team-1 and goes Ready
+within seconds, with its connection Secret delivered next to it:
   ${k} apply -f ${rel(join(fixturesDir, 'samples', 'kubernetescluster-claim.yaml'))}
   ${k} get kubernetesclusters -A
-  .tools/bin/kubectl --kubeconfig ${rel(cpKubeconfig)} -n team-1 get kubernetesclusters --show-labels
+  ${k} -n default get secret my-cluster-kubeconfig
+  .tools/bin/kubectl --kubeconfig ${rel(cpKubeconfig)} -n team-1 get kubernetesclusters,configmaps,secrets --show-labels
 `);
   await waitForever(env, () => {
     void proxy.stop();
@@ -104,7 +109,7 @@ async function up(names: string[]): Promise<void> {
   await waitForever(env, () => undefined);
 }
 
-async function start(names: string[]): Promise<Environment> {
+async function start(names: string[], crossplane: string[] = []): Promise<Environment> {
   if (existsSync(join(envDir, stateFile))) {
     throw new Error(
       `${envDir} holds a running environment: run \`make dev-down\` (or cli.ts down --dir ${dir}) first`,
@@ -113,7 +118,7 @@ async function start(names: string[]): Promise<Environment> {
   rmSync(envDir, { recursive: true, force: true });
   console.log(`starting clusters ${names.join(', ')} in ${envDir} ...`);
   const started = Date.now();
-  const env = await startEnvironment({ names, dir: envDir });
+  const env = await startEnvironment({ names, dir: envDir, crossplane });
   console.log(`clusters ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return env;
 }

@@ -1,6 +1,7 @@
 // One local Kubernetes cluster: etcd + kube-apiserver + kube-controller-manager on free loopback ports, with its
 // own certificates (serving, client CA with an admin, front-proxy CA for the aggregation layer, service-account
-// signing key) and an admin kubeconfig. No kubelet: pods never run.
+// signing key) and an admin kubeconfig. No kubelet: pods never run. Optionally real Crossplane with the test
+// composition function (crossplane.ts), for a control plane whose claims and XRs are composed for real.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
@@ -12,8 +13,9 @@ import {
   type KeyPair,
 } from '../../operator/src/pki/certificates.ts';
 import { binaryPath } from './binaries.ts';
+import { startCrossplane, type Crossplane } from './crossplane.ts';
 import { freePorts } from './ports.ts';
-import { startProcess, type ManagedProcess } from './processes.ts';
+import { startProcess, waitWhileRunning, type ManagedProcess } from './processes.ts';
 import { waitFor } from './wait.ts';
 
 export interface Cluster {
@@ -28,6 +30,8 @@ export interface Cluster {
   admin: KeyPair;
   frontProxyCA: KeyPair;
   processes: ManagedProcess[];
+  /** Crossplane and the test function, when the cluster was started with `crossplane: true`. */
+  crossplane?: Crossplane;
   /** GET/POST/... against this cluster as admin; resolves with status and body text. */
   request(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }>;
   /** Stops the apiserver only (outage tests); `startAPIServer` brings it back on the same port and etcd. */
@@ -43,6 +47,8 @@ export interface ClusterOptions {
   /** File that records the process groups started, for the watchdog and `down`. */
   pidFile: string;
   startupTimeoutMs?: number;
+  /** Run Crossplane (`core init` + `core start`) and the test composition function in the cluster. */
+  crossplane?: boolean;
 }
 
 const serviceClusterIPRange = '10.0.0.0/24';
@@ -109,21 +115,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     processes.push(p);
     return p;
   };
-  const awaitReady = async (p: ManagedProcess, what: string, probe: () => Promise<true | undefined>) => {
-    const stopWaiting = new AbortController();
-    const exited = p.exited.then((code) => {
-      throw new Error(`${p.name} exited (${code}) while waiting for ${what}:\n${p.logTail()}`);
-    });
-    try {
-      await Promise.race([
-        waitFor(probe, { timeoutMs, what: `${what} of cluster ${name}`, signal: stopWaiting.signal }),
-        exited,
-      ]);
-    } finally {
-      stopWaiting.abort();
-      exited.catch(() => undefined); // the process may exit later, on purpose
-    }
-  };
+  const awaitReady = (p: ManagedProcess, what: string, probe: () => Promise<true | undefined>) =>
+    waitWhileRunning(p, probe, { timeoutMs, what: `${what} of cluster ${name}` });
 
   const etcdArgs = [
     `--name=${name}`,
@@ -180,6 +173,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   ];
 
   let apiserver: ManagedProcess | undefined;
+  let crossplane: Crossplane | undefined;
   const startAPIServer = async () => {
     apiserver = start('kube-apiserver', apiserverArgs);
     await awaitReady(apiserver, 'kube-apiserver /readyz', async () =>
@@ -206,6 +200,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await awaitReady(kcm, 'kube-controller-manager /healthz', async () =>
       (await insecureStatus(`https://127.0.0.1:${kcmPort}/healthz`)) === 200 ? true : undefined,
     );
+    if (options.crossplane) {
+      crossplane = await startCrossplane({ name, dir, kubeconfigPath, pidFile, timeoutMs });
+      processes.push(...crossplane.processes);
+    }
   } catch (err) {
     await Promise.all(processes.map((p) => p.stop(2_000)));
     throw err;
@@ -221,13 +219,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     admin,
     frontProxyCA,
     processes,
+    crossplane,
     request: call,
     async stopAPIServer() {
       await apiserver?.stop();
     },
     startAPIServer,
     async stop() {
-      // Reverse start order: controllers, then apiservers, then etcd.
+      // Reverse start order: the function and Crossplane, controllers, then apiservers, then etcd.
       for (const p of [...processes].reverse()) await p.stop();
     },
   };

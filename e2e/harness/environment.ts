@@ -20,6 +20,8 @@ export interface EnvironmentOptions {
   dir?: string;
   /** Stop the clusters when this process receives SIGINT or SIGTERM. Default true. */
   handleSignals?: boolean;
+  /** Names of the clusters that run Crossplane and the test composition function (cluster.ts). Default none. */
+  crossplane?: string[];
 }
 
 /** Name of the file in the environment directory that describes it (read by `down` and tests). */
@@ -57,7 +59,12 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     for (const name of options.names) {
       const clusterDir = join(dir, name);
       mkdirSync(clusterDir, { recursive: true });
-      clusters[name] = await startCluster({ name, dir: clusterDir, pidFile });
+      clusters[name] = await startCluster({
+        name,
+        dir: clusterDir,
+        pidFile,
+        crossplane: options.crossplane?.includes(name) ?? false,
+      });
     }
   } catch (err) {
     await stop();
@@ -77,6 +84,9 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
               server: c.server,
               kubeconfig: c.kubeconfigPath,
               ports: c.ports,
+              ...(c.crossplane && {
+                crossplane: { ports: c.crossplane.ports, functionEndpoint: c.crossplane.functionEndpoint },
+              }),
               pids: c.processes.map((p) => p.pid),
             },
           ]),

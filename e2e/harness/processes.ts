@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor, type WaitOptions } from './wait.ts';
 
 export interface ManagedProcess {
   name: string;
@@ -82,6 +83,27 @@ export function startProcess(options: StartOptions): ManagedProcess {
       }
     },
   };
+}
+
+/**
+ * Waits like waitFor for `probe`, but fails at once, with the end of its log, when `p` exits meanwhile (a process that
+ * cannot start should not be waited out).
+ */
+export async function waitWhileRunning<T>(
+  p: ManagedProcess,
+  probe: () => Promise<T | undefined> | T | undefined,
+  options: Omit<WaitOptions, 'signal'>,
+): Promise<T> {
+  const stopWaiting = new AbortController();
+  const exited = p.exited.then((code): never => {
+    throw new Error(`${p.name} exited (${code}) while waiting for ${options.what}:\n${p.logTail()}`);
+  });
+  try {
+    return await Promise.race([waitFor(probe, { ...options, signal: stopWaiting.signal }), exited]);
+  } finally {
+    stopWaiting.abort();
+    exited.catch(() => undefined); // the process may exit later, on purpose
+  }
 }
 
 /** Signals a process group; a group that no longer exists is fine. */

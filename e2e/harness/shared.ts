@@ -10,6 +10,8 @@ export interface SharedCluster extends KubectlTarget {
   servingCAPem: string;
   /** The kubeconfig the connector in the other cluster uses to reach this one (kind: the internal address). */
   credentialKubeconfigPath: string;
+  /** True when the cluster runs Crossplane (CTP_E2E_CROSSPLANE=1 for the control plane). */
+  crossplane?: boolean;
 }
 
 export interface SharedEnvironment {
@@ -17,6 +19,9 @@ export interface SharedEnvironment {
   dir: string;
   clusters: Record<string, SharedCluster>;
 }
+
+/** `CTP_E2E_CROSSPLANE=1`: the shared control plane runs real Crossplane instead of hand-written claim CRDs. */
+export const crossplaneVariable = 'CTP_E2E_CROSSPLANE';
 
 /** Environment variable naming the JSON file that describes the shared environment. */
 export const sharedEnvironmentVariable = 'CTP_E2E_ENVIRONMENT';

@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { startEnvironment } from '../harness/environment.ts';
 import { installControlPlaneFixtures } from '../harness/fixtures.ts';
 import { provider } from '../harness/provider.ts';
-import { sharedEnvironmentVariable, type SharedCluster, type SharedEnvironment } from '../harness/shared.ts';
+import {
+  crossplaneVariable,
+  sharedEnvironmentVariable,
+  type SharedCluster,
+  type SharedEnvironment,
+} from '../harness/shared.ts';
 import { startKindEnvironment } from '../kind/clusters.ts';
 
 declare global {
@@ -25,7 +30,12 @@ export default async function globalSetup(): Promise<void> {
 
 async function startLocal(): Promise<{ shared: SharedEnvironment; stop: () => Promise<void> }> {
   // Jest handles Ctrl-C itself; the watchdog cleans up if it dies.
-  const env = await startEnvironment({ names: ['app', 'control-plane'], handleSignals: false });
+  const env = await startEnvironment({
+    names: ['app', 'control-plane'],
+    handleSignals: false,
+    // Experimental: the shared control plane with real Crossplane (e2e/harness/crossplane.ts).
+    crossplane: process.env[crossplaneVariable] === '1' ? ['control-plane'] : [],
+  });
   const clusters = Object.values(env.clusters).map((c): [string, SharedCluster] => [
     c.name,
     {
@@ -35,6 +45,7 @@ async function startLocal(): Promise<{ shared: SharedEnvironment; stop: () => Pr
       credentialKubeconfigPath: c.kubeconfigPath,
       dir: c.dir,
       servingCAPem: c.servingCA.certPem,
+      ...(c.crossplane && { crossplane: true }),
     },
   ]);
   return {

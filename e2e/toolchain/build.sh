@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds the pinned Kubernetes test binaries from the wrapper Go modules beside this script and caches them
-# by version under $TOOLS_DIR (default .tools). The version of each component is read from its go.mod, so the
+# Builds the pinned Kubernetes test binaries and Crossplane from the wrapper Go modules beside this script and caches
+# them by version under $TOOLS_DIR (default .tools). The version of each component is read from its go.mod, so the
 # go.mod/go.sum pair is the single pin. Binaries found in $KUBEBUILDER_ASSETS are used instead of building.
 #
 #   build.sh            build everything missing
-#   build.sh kubernetes build one component (kubernetes | etcd | helm | prometheus-operator)
+#   build.sh kubernetes build one component (kubernetes | etcd | helm | crossplane | prometheus-operator)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -91,6 +91,50 @@ build_helm() {
   go_build helm "$v" "-X helm.sh/helm/v4/internal/version.version=$v" helm.sh/helm/v4/cmd/helm
 }
 
+# Crossplane: from the module proxy through the wrapper module (its go.mod is the pin), or, where the proxy refuses
+# Crossplane's modules, from the unmodified sources of the same version in ../shared/third_party beside the
+# repository (read-only: the go.mod is edited in a temporary copy; CROSSPLANE_SOURCES names another directory).
+# Beside the binary the cache keeps that version's core CRDs, which `crossplane core init` installs
+# (e2e/harness/crossplane.ts).
+build_crossplane() {
+  local v out tmp start
+  v=$(module_version crossplane github.com/crossplane/crossplane/v2)
+  out="$tools/crossplane/$v"
+  if [ ! -x "$out/crossplane" ] || [ ! -d "$out/crds" ]; then
+    tmp="$out.tmp" start=$SECONDS
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    local ldflags="-s -w -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=$v"
+    if (cd "$here/crossplane" && go mod download github.com/crossplane/crossplane/v2 \
+      github.com/crossplane/crossplane/apis/v2 github.com/crossplane/crossplane-runtime/v2); then
+      echo "building crossplane $v from the module proxy"
+      (cd "$here/crossplane" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" \
+        github.com/crossplane/crossplane/v2/cmd/crossplane)
+      cp -r "$(cd "$here/crossplane" && go list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)/cluster/crds" "$tmp/crds"
+    else
+      local src=${CROSSPLANE_SOURCES:-$root/../shared/third_party}
+      echo "the module proxy did not serve crossplane $v: building it from $src"
+      [ -f "$src/crossplane/cmd/crossplane/main.go" ] && [ -d "$src/crossplane-runtime" ] ||
+        { echo "build.sh: no Crossplane sources in $src (set CROSSPLANE_SOURCES)" >&2; exit 1; }
+      # The sources carry no version; their README's table names the tag.
+      grep -Eq "^\| \`crossplane/\` \|.*\| $v \|" "$src/README.md" ||
+        { echo "build.sh: $src/README.md does not list crossplane $v" >&2; exit 1; }
+      local mod
+      mod=$(mktemp -d)
+      cp "$src/crossplane/go.mod" "$src/crossplane/go.sum" "$mod/"
+      go mod edit -replace github.com/crossplane/crossplane-runtime/v2="$(cd "$src/crossplane-runtime" && pwd)" \
+        "$mod/go.mod"
+      (cd "$src/crossplane" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -modfile="$mod/go.mod" -trimpath \
+        -ldflags "$ldflags" -o "$tmp/" ./cmd/crossplane)
+      rm -rf "$mod"
+      cp -r "$src/crossplane/cluster/crds" "$tmp/crds"
+    fi
+    chmod -R u+w "$tmp"
+    rm -rf "$out" && mv "$tmp" "$out"
+    echo "built crossplane $v in $((SECONDS - start))s"
+  fi
+  ln -sfn "$out/crossplane" "$bin/crossplane"
+}
+
 # Not built: the module only carries the monitoring CRDs the observability tests install. Downloading it into the Go
 # module cache (verified against go.sum) lets the tests find it offline (e2e/harness/monitoring.ts).
 build_prometheus-operator() {
@@ -98,10 +142,10 @@ build_prometheus-operator() {
 }
 
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(etcd kubernetes helm prometheus-operator)
+[ ${#components[@]} -gt 0 ] || components=(etcd kubernetes helm crossplane prometheus-operator)
 for c in "${components[@]}"; do
   case $c in
-    kubernetes|etcd|helm|prometheus-operator) "build_$c" ;;
-    *) echo "build.sh: unknown component $c (kubernetes | etcd | helm | prometheus-operator)" >&2; exit 2 ;;
+    kubernetes|etcd|helm|crossplane|prometheus-operator) "build_$c" ;;
+    *) echo "build.sh: unknown component $c (kubernetes | etcd | helm | crossplane | prometheus-operator)" >&2; exit 2 ;;
   esac
 done

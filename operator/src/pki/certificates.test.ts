@@ -1,5 +1,7 @@
-import { X509Certificate, createPrivateKey, createPublicKey, verify, sign } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, verify, sign, webcrypto } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
+import 'reflect-metadata'; // @peculiar/x509 needs it loaded first
+import * as x509 from '@peculiar/x509';
 import {
   certificateValidity,
   createCertificateAuthority,
@@ -64,5 +66,33 @@ describe('certificates', () => {
     const key = await createSigningKey();
     const signature = sign('sha256', Buffer.from('token'), createPrivateKey(key.privateKeyPem));
     expect(verify('sha256', Buffer.from('token'), createPublicKey(key.publicKeyPem), signature)).toBe(true);
+  });
+
+  it('issues from a CA with an RSA key in PKCS#1, as Crossplane generates its root CA', async () => {
+    const rsa = {
+      name: 'RSASSA-PKCS1-v1_5',
+      hash: 'SHA-256',
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+    };
+    const keys = await webcrypto.subtle.generateKey(rsa, true, ['sign', 'verify']);
+    const caCert = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=Crossplane, O=Crossplane',
+      keys,
+      signingAlgorithm: rsa,
+      extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+    });
+    const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+    const keyPem = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })
+      .export({ type: 'pkcs1', format: 'pem' })
+      .toString();
+    expect(keyPem).toContain('-----BEGIN RSA PRIVATE KEY-----');
+    const leaf = await issueCertificate(
+      { certPem: caCert.toString('pem'), keyPem },
+      { commonName: 'function', dnsNames: ['localhost'], usage: 'server' },
+    );
+    const cert = new X509Certificate(leaf.certPem);
+    expect(cert.verify(new X509Certificate(caCert.toString('pem')).publicKey)).toBe(true);
+    expect(cert.publicKey.asymmetricKeyType).toBe('ec');
   });
 });

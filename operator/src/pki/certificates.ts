@@ -1,7 +1,8 @@
 // X.509 certificate authorities and leaf certificates for the proxy's serving certificate and for the local test
-// clusters. ECDSA P-256 keys: fast to generate in-process and accepted by kube-apiserver, Go TLS and Node TLS.
+// clusters. ECDSA P-256 keys: fast to generate in-process and accepted by kube-apiserver, Go TLS and Node TLS. A CA
+// may also hold an RSA key (PKCS#1 or PKCS#8), as the CAs that Crossplane generates do.
 import 'reflect-metadata'; // @peculiar/x509 needs it loaded first
-import { X509Certificate as NodeX509Certificate, webcrypto } from 'node:crypto';
+import { X509Certificate as NodeX509Certificate, createPrivateKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -10,8 +11,9 @@ type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const rsaAlgorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
 
-/** PEM-encoded certificate and PKCS#8 private key. */
+/** PEM-encoded certificate and private key (PKCS#8; a CA's may be an RSA key in PKCS#1). */
 export interface KeyPair {
   certPem: string;
   keyPem: string;
@@ -58,7 +60,7 @@ export async function createCertificateAuthority(
 
 export async function issueCertificate(ca: KeyPair, request: CertificateRequest): Promise<KeyPair> {
   const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = await importPrivateKey(ca.keyPem);
+  const { key: caKey, signingAlgorithm } = await importSigningKey(ca.keyPem);
   const keys = await generateKeys();
   const now = Date.now();
   const usages: string[] = [];
@@ -87,7 +89,7 @@ export async function issueCertificate(ca: KeyPair, request: CertificateRequest)
     notAfter: new Date(now + (request.validityMs ?? year)),
     publicKey: keys.publicKey,
     signingKey: caKey,
-    signingAlgorithm: algorithm,
+    signingAlgorithm,
     extensions,
   });
   return { certPem: cert.toString('pem') + '\n', keyPem: await exportPrivateKey(keys.privateKey) };
@@ -114,10 +116,28 @@ async function exportPrivateKey(key: CryptoKey): Promise<string> {
   return pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', key));
 }
 
-async function importPrivateKey(keyPem: string): Promise<CryptoKey> {
+async function importSigningKey(
+  keyPem: string,
+): Promise<{ key: CryptoKey; signingAlgorithm: typeof algorithm | typeof rsaAlgorithm }> {
+  if (keyType(keyPem) === 'rsa') {
+    const der = createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'der' });
+    const key = await webcrypto.subtle.importKey('pkcs8', der, rsaAlgorithm, true, ['sign']);
+    return { key, signingAlgorithm: rsaAlgorithm };
+  }
   const body = keyPem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '').replace(/\s+/g, '');
   if (body.length === 0) throw new Error('private key: expected a PEM "PRIVATE KEY" (PKCS#8) block');
-  return webcrypto.subtle.importKey('pkcs8', Buffer.from(body, 'base64'), algorithm, true, ['sign']);
+  const key = await webcrypto.subtle.importKey('pkcs8', Buffer.from(body, 'base64'), algorithm, true, [
+    'sign',
+  ]);
+  return { key, signingAlgorithm: algorithm };
+}
+
+function keyType(keyPem: string): string | undefined {
+  try {
+    return createPrivateKey(keyPem).asymmetricKeyType;
+  } catch {
+    return undefined; // reported by the PKCS#8 import
+  }
 }
 
 function pem(label: string, der: ArrayBuffer): string {
