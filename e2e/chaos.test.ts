@@ -45,7 +45,7 @@ interface Row extends Accounting {
   fault: string;
   failed: number;
   codes: Record<string, number>;
-  /** The slowest refused write among those started once the fault had been in place for 3 s. */
+  /** The slowest refused write among those started once the fault had been in place for 5 s (noticed within 4). */
   slowestRefusalMs?: number;
   /** From the end of the fault to the first acknowledged create sent after it. */
   recoveredMs?: number;
@@ -70,7 +70,7 @@ function summarize(fault: string, attempts: readonly Attempt[], window: Window, 
   );
   const codes: Record<string, number> = {};
   for (const f of failures) codes[f.code] = (codes[f.code] ?? 0) + 1;
-  const settled = failures.filter((a) => a.started >= window.from + 3_000 && a.started <= window.to);
+  const settled = failures.filter((a) => a.started >= window.from + 5_000 && a.started <= window.to);
   const firstAfter = attempts
     .filter((a) => a.started >= window.to && a.code === 201)
     .reduce((min, a) => Math.min(min, a.finished), Infinity);
