@@ -8,6 +8,7 @@ import { originSelector } from '../claims/identity.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { supervisedInformer, type InformerEvent, type SupervisedInformer } from '../controller/informer.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { parseResourceVersion } from './freshness.ts';
 import { isHTTPAnswer, type UpstreamHealth } from './health.ts';
 
 export type CachedClaim = KubernetesObject & {
@@ -16,8 +17,13 @@ export type CachedClaim = KubernetesObject & {
 
 export interface ClaimView {
   items: readonly CachedClaim[];
-  /** The newest resourceVersion the cache has seen (list or event): a list answered from it can be watched on. */
+  /**
+   * The resourceVersion the cache holds every change up to (of its last list, event or bookmark): a list answered
+   * from it can be watched on.
+   */
   resourceVersion: string;
+  /** Changes with every change of `items` (in any cache), never with a bookmark: equal generations, equal items. */
+  generation: number;
 }
 
 export interface ClaimCache {
@@ -35,6 +41,18 @@ export interface ClaimCache {
   onChange(listener: (change: ClaimChange) => void): void;
   /** The control plane answers again: resources still waiting out a backoff (RBAC granted only now) list at once. */
   retryUnsynced(): void;
+  /**
+   * Resolves true once the resource's cache holds every change up to `resourceVersion` (by an event, bookmark or
+   * list at or beyond it), false if it has not within `timeoutMs` or the signal aborts first.
+   */
+  caughtUp(
+    group: string,
+    version: string,
+    plural: string,
+    resourceVersion: bigint,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -47,18 +65,31 @@ export interface ClaimCacheOptions {
   health: UpstreamHealth;
 }
 
+/** Generations are unique across caches: a cache started anew never repeats an older one's. */
+let generations = 0;
+
+interface Waiter {
+  resourceVersion: bigint;
+  done(fresh: boolean): void;
+}
+
+interface Entry {
+  informer: SupervisedInformer<CachedClaim>;
+  /** Counts changes of the stored claims (events and lists). */
+  generation: number;
+  /** Reads waiting for the cache to reach a resourceVersion. */
+  waiters: Set<Waiter>;
+}
+
 export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
   const { controlPlane, catalog, log, health } = options;
   const listeners: ((change: ClaimChange) => void)[] = [];
   const changed = (change: ClaimChange) => listeners.forEach((l) => l(change));
 
-  const resources = new Map<string, { informer: SupervisedInformer<CachedClaim>; resourceVersion: string }>();
+  const resources = new Map<string, Entry>();
   for (const gv of catalog.groupVersions) {
     for (const r of gv.resources) {
-      const entry = { resourceVersion: '' } as {
-        informer: SupervisedInformer<CachedClaim>;
-        resourceVersion: string;
-      };
+      const entry = { generation: 0, waiters: new Set() } as unknown as Entry;
       entry.informer = supervisedInformer<CachedClaim>({
         client: controlPlane,
         path: `/apis/${gv.group}/${gv.version}/namespaces/${catalog.targetNamespace}/${r.plural}`,
@@ -68,13 +99,19 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
         maxBackoffMs: 5_000,
         onEvent: (event, claim) => {
           health.answered();
-          if (claim.metadata.resourceVersion) entry.resourceVersion = claim.metadata.resourceVersion;
+          entry.generation = ++generations;
           changed({ event, claim });
         },
-        onListed: (resourceVersion) => {
+        onListed: () => {
           health.answered();
-          if (resourceVersion) entry.resourceVersion = resourceVersion;
+          entry.generation = ++generations;
           changed({ event: 'listed' });
+        },
+        onProgress: () => {
+          health.answered();
+          const at = parseResourceVersion(entry.informer.resourceVersion());
+          if (at === undefined) return;
+          for (const waiter of entry.waiters) if (waiter.resourceVersion <= at) waiter.done(true);
         },
         onError: (err) => {
           // An HTTP answer (403, 410, ...) means the control plane is there; anything else means it is not.
@@ -93,7 +130,11 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
     view(group, version, plural) {
       const entry = resources.get(`${group}/${version}/${plural}`);
       if (!entry?.informer.synced()) return undefined;
-      return { items: entry.informer.list(), resourceVersion: entry.resourceVersion };
+      return {
+        items: entry.informer.list(),
+        resourceVersion: entry.informer.resourceVersion(),
+        generation: entry.generation,
+      };
     },
     hasSynced(group, version, plural) {
       return resources.get(`${group}/${version}/${plural}`)?.informer.synced() ?? false;
@@ -107,8 +148,31 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
     retryUnsynced: () => {
       for (const informer of informers) if (!informer.synced()) informer.retryNow();
     },
+    caughtUp(group, version, plural, resourceVersion, timeoutMs, signal) {
+      const entry = resources.get(`${group}/${version}/${plural}`);
+      if (!entry?.informer.synced()) return Promise.resolve(false);
+      const at = parseResourceVersion(entry.informer.resourceVersion());
+      if (at !== undefined && at >= resourceVersion) return Promise.resolve(true);
+      if (signal?.aborted) return Promise.resolve(false);
+      return new Promise<boolean>((resolve) => {
+        const waiter: Waiter = {
+          resourceVersion,
+          done: (fresh) => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', abort);
+            entry.waiters.delete(waiter);
+            resolve(fresh);
+          },
+        };
+        const abort = () => waiter.done(false);
+        const timer = setTimeout(abort, timeoutMs);
+        signal?.addEventListener('abort', abort, { once: true });
+        entry.waiters.add(waiter);
+      });
+    },
     async stop() {
       listeners.length = 0;
+      for (const entry of resources.values()) for (const waiter of entry.waiters) waiter.done(false);
       await Promise.all(informers.map((i) => i.stop()));
     },
   };

@@ -1,24 +1,46 @@
 // The storage stage: two backends behind one rule. The control plane stores every claim; the claim cache (a watch
-// of this cluster's claims) answers what it can answer exactly as the control plane would. The rule, in order:
+// of this cluster's claims) answers what it can answer exactly as the control plane would, and when it is as fresh
+// as the read asks — kube-apiserver's rules for its own watch cache (k8s.io/apiserver's cacher delegator). The rule,
+// in order:
 //   1. While the control plane does not answer, reads (get, list, and a deletecollection that deletes nothing)
 //      come from the cache when it has synced and can answer them; every other request is refused at once with 503.
 //   2. A list or deletecollection in an app namespace where the synced cache knows no claim is answered from the
 //      cache (the namespace controller asks every API on every namespace deletion; that must never wait).
-//   3. Everything else goes to the control plane; a read that gets no answer there falls back to the cache.
+//   3. A get or list the synced cache can answer comes from it when it is fresh enough (freshness.ts):
+//      resourceVersion "0": at once; NotOlderThan (or a get or unpaginated list naming a resourceVersion): once the
+//      cache has reached it; Exact (or a paginated list naming one): from the snapshot taken at it, if the cache
+//      still has one; a continue token of the cache's: from its snapshot, or 410 Expired once that is gone;
+//      no resourceVersion, for a list: once the cache has reached the control plane's current resourceVersion
+//      (consistentread.ts). Waits are bounded; a read the cache did not catch up for is forwarded.
+//      A get without resourceVersion is forwarded, as kube-apiserver reads it from etcd: asking the control plane
+//      where it stands would cost as much as the get.
+//   4. Everything else goes to the control plane; a read that gets no answer there falls back to the cache.
 import type { KubeClient } from '../kube/client.ts';
 import type { Stage } from './chain.ts';
 import type { ClaimCache, ClaimView } from './claimcache.ts';
+import { awaitConsistency } from './consistentread.ts';
 import { admittedOf, resourceOf, type RequestContext } from './context.ts';
 import { forwardToControlPlane, type ControlPlaneBackend } from './controlplane.ts';
+import { freshnessOf, parseResourceVersion, type Freshness } from './freshness.ts';
 import type { UpstreamHealth } from './health.ts';
-import { answerFromCache, namespaceIsEmpty } from './local.ts';
+import { answerFromCache, cacheCanAnswer, namespaceIsEmpty, type CacheState } from './local.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { Verb } from './requestinfo.ts';
 import { document, StatusError } from './respond.ts';
+import { snapshots, type Snapshots } from './snapshots.ts';
 import type { Scope } from './translate.ts';
 import type { WatchRegistry } from './watches.ts';
 
-export type Backend = 'control-plane' | 'cache' | 'unavailable';
+export type Backend =
+  /** Answer from the cache now. */
+  | 'cache'
+  /** From the cache once it has reached the resourceVersion asked (bounded), else the control plane. */
+  | 'cache-when-reached'
+  /** From the cache once it has reached the control plane's current resourceVersion (bounded), else the control plane. */
+  | 'cache-when-consistent'
+  | 'control-plane'
+  /** The control plane does not answer: the cache answers the reads it can, everything else is 503. */
+  | 'unavailable';
 
 export interface RuleInput {
   verb: Verb;
@@ -26,14 +48,41 @@ export interface RuleInput {
   controlPlaneAvailable: boolean;
   /** The cache has synced this resource and knows no claim in the request's namespace. */
   namespaceEmptyInCache: boolean;
+  /** The cache has synced this resource and can represent the answer (media type, selectors, its own token). */
+  cacheCanAnswer?: boolean;
+  /** For get and list: how fresh the answer must be. */
+  freshness?: Freshness;
+  /** The resourceVersion the cache has reached. */
+  cacheResourceVersion?: bigint | undefined;
+  /** The cache keeps a snapshot at the exact resourceVersion asked. */
+  snapshotAtExact?: boolean;
 }
 
-/** The rule above, pure: where a request goes first. 'unavailable' still lets the cache answer reads it can. */
+/** The rule above, pure: where a request goes first. */
 export function chooseBackend(input: RuleInput): Backend {
   if (!input.controlPlaneAvailable) return 'unavailable';
   const collection = input.verb === 'list' || input.verb === 'deletecollection';
   if (collection && input.namespace && input.namespaceEmptyInCache) return 'cache';
-  return 'control-plane';
+  if ((input.verb !== 'get' && input.verb !== 'list') || !input.cacheCanAnswer || !input.freshness)
+    return 'control-plane';
+  const freshness = input.freshness;
+  switch (freshness.kind) {
+    case 'any':
+      return 'cache';
+    case 'continue':
+      return 'cache'; // cacheCanAnswer: the cache's own token
+    case 'notOlderThan':
+      return input.cacheResourceVersion !== undefined &&
+        input.cacheResourceVersion >= freshness.resourceVersion
+        ? 'cache'
+        : 'cache-when-reached';
+    case 'exact':
+      return input.snapshotAtExact ? 'cache' : 'control-plane';
+    case 'consistent':
+      return input.verb === 'list' ? 'cache-when-consistent' : 'control-plane';
+    case 'invalid':
+      return 'control-plane';
+  }
 }
 
 const cacheReads: readonly Verb[] = ['get', 'list', 'deletecollection'];
@@ -45,9 +94,16 @@ export interface StorageDeps {
   health: UpstreamHealth;
   metrics: ProxyMetrics;
   watches: WatchRegistry;
+  /** How long a read waits for the cache to reach the resourceVersion it needs before it is forwarded (3 s). */
+  cacheWaitMs?: number;
 }
 
+/** As long as kube-apiserver waits for its watch cache before it answers 504 "Too large resource version". */
+const defaultCacheWaitMs = 3_000;
+
 export function storage(deps: StorageDeps): Stage {
+  const kept = snapshots(() => deps.scope());
+  const waitMs = deps.cacheWaitMs ?? defaultCacheWaitMs;
   return async (ctx) => {
     const request = resourceOf(ctx);
     const client = deps.upstream();
@@ -58,6 +114,10 @@ export function storage(deps: StorageDeps): Stage {
     const view = cacheReads.includes(request.verb)
       ? claims?.view(request.group, request.version, request.resource)
       : undefined;
+    const query = ctx.info!.query;
+    const read = request.verb === 'get' || request.verb === 'list';
+    const freshness = read ? freshnessOf(request.verb as 'get' | 'list', query) : undefined;
+    const resourceKey = `${request.group}/${request.version}/${request.resource}`;
     const backend = chooseBackend({
       verb: request.verb,
       namespace: request.namespace,
@@ -65,11 +125,52 @@ export function storage(deps: StorageDeps): Stage {
       namespaceEmptyInCache: Boolean(
         view && request.namespace && namespaceIsEmpty(view, scope, request.namespace),
       ),
+      cacheCanAnswer: Boolean(view) && cacheCanAnswer(request, query, admittedOf(ctx).upstreamAccept),
+      freshness,
+      cacheResourceVersion: view ? parseResourceVersion(view.resourceVersion) : undefined,
+      snapshotAtExact:
+        freshness?.kind === 'exact' &&
+        view !== undefined &&
+        (view.resourceVersion === String(freshness.resourceVersion) ||
+          kept.at(resourceKey, String(freshness.resourceVersion)) !== undefined),
     });
-    if (backend === 'cache' && answeredFromCache(ctx, view, scope)) return;
+    const fromCache = (v: ClaimView | undefined) => {
+      const answered = answeredFromCache(ctx, v, kept, resourceKey);
+      if (answered && read)
+        deps.metrics.read({ verb: request.verb, resource: request.resource, source: 'cache' });
+      return answered;
+    };
+    const latest = () => claims?.view(request.group, request.version, request.resource);
+    if (backend === 'cache' && fromCache(view)) return;
     if (backend === 'unavailable') {
-      if (answeredFromCache(ctx, view, scope)) return;
+      if (fromCache(view)) return;
       throw unavailable('the control plane is unreachable; retry shortly');
+    }
+    if (backend === 'cache-when-reached' && claims && freshness?.kind === 'notOlderThan') {
+      const reached = await claims.caughtUp(
+        request.group,
+        request.version,
+        request.resource,
+        freshness.resourceVersion,
+        waitMs,
+        ctx.signal,
+      );
+      if (reached && fromCache(latest())) return;
+    }
+    if (backend === 'cache-when-consistent' && claims) {
+      const consistency = await awaitConsistency(ctx, {
+        client,
+        claims,
+        scope,
+        health: deps.health,
+        metrics: deps.metrics,
+        waitMs,
+      });
+      if (consistency === 'fresh' && fromCache(latest())) return;
+      if (consistency === 'unreachable') {
+        if (fromCache(latest())) return;
+        throw unavailable('the control plane is unreachable; retry shortly');
+      }
     }
     claims?.retryUnsynced();
     const control: ControlPlaneBackend = {
@@ -80,25 +181,34 @@ export function storage(deps: StorageDeps): Stage {
       claims,
       watches: deps.watches,
     };
-    const noAnswer = await forwardToControlPlane(ctx, control);
+    let noAnswer;
+    try {
+      noAnswer = await forwardToControlPlane(ctx, control);
+    } finally {
+      if (read && !noAnswer)
+        deps.metrics.read({ verb: request.verb, resource: request.resource, source: 'control-plane' });
+    }
     if (!noAnswer) return;
-    if (request.verb !== 'deletecollection' && answeredFromCache(ctx, view, scope)) return;
+    if (request.verb !== 'deletecollection' && fromCache(latest())) return;
     throw unavailable(`the control plane is unreachable: ${noAnswer.unreachable}`);
   };
 }
 
-function answeredFromCache(ctx: RequestContext, view: ClaimView | undefined, scope: Scope): boolean {
+function answeredFromCache(
+  ctx: RequestContext,
+  view: ClaimView | undefined,
+  kept: Snapshots,
+  resourceKey: string,
+): boolean {
   if (!view) return false;
   const request = resourceOf(ctx);
   const admitted = admittedOf(ctx);
-  const answer = answerFromCache(
-    request,
-    ctx.info!.query,
-    admitted.upstreamAccept,
-    view,
-    scope,
-    admitted.resource,
-  );
+  const state: CacheState = {
+    current: kept.of(resourceKey, view),
+    at: (rv) => kept.at(resourceKey, rv),
+    keep: (snapshot) => kept.keep(resourceKey, snapshot),
+  };
+  const answer = answerFromCache(request, ctx.info!.query, admitted.upstreamAccept, state, admitted.resource);
   if (!answer) return false;
   document(ctx.res, answer.code, answer.body, ctx.media);
   return true;
