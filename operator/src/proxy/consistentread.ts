@@ -4,6 +4,12 @@
 // (bounded) until its cache has seen that far, by an event, a bookmark or a list; if it has not, the read is
 // forwarded.
 //
+// Unlike kube-apiserver, which asks etcd for progress, a client of kube-apiserver learns that nothing of its selection
+// changed only from bookmarks, about once a minute; other writers (leases, other clusters) move the current
+// resourceVersion on every few seconds. So the wait is short — long enough for this cluster's own changes to arrive
+// over the watch — and a cache found behind is not asked again until it has seen something new: the current
+// resourceVersion only grows, so it is still behind, and the read is forwarded at once.
+//
 // The current resourceVersion comes from a list of the resource in targetNamespace with this cluster's label selector,
 // limit=1, as metadata only: a list's resourceVersion is the control plane's current one whatever it selects, the
 // control plane answers it from its own watch cache after catching up with etcd (ConsistentListFromCache) while
@@ -29,28 +35,49 @@ export interface ConsistentReadDeps {
   waitMs: number;
 }
 
+export interface ConsistentReads {
+  awaitConsistency(ctx: RequestContext, deps: ConsistentReadDeps): Promise<Consistency>;
+}
+
 /**
  * 'fresh': the cache holds every write acknowledged before the request; 'stale': it did not catch up in time, or the
  * control plane answered with an error (the forwarded read reports it); 'unreachable': no answer at all.
  */
 export type Consistency = 'fresh' | 'stale' | 'unreachable';
 
-export async function awaitConsistency(ctx: RequestContext, deps: ConsistentReadDeps): Promise<Consistency> {
-  const request = resourceOf(ctx);
-  const started = performance.now();
-  const current = await currentResourceVersion(ctx, deps);
-  if (current === 'unreachable') return 'unreachable';
-  if (current === undefined) return 'stale';
-  const fresh = await deps.claims.caughtUp(
-    request.group,
-    request.version,
-    request.resource,
-    current,
-    deps.waitMs,
-    ctx.signal,
-  );
-  deps.metrics.consistentRead(fresh ? 'fresh' : 'timeout', (performance.now() - started) / 1000);
-  return fresh ? 'fresh' : 'stale';
+export function consistentReads(): ConsistentReads {
+  // Per cache and resource: the resourceVersion the cache had when it last did not catch up in time.
+  const behind = new WeakMap<ClaimCache, Map<string, string>>();
+  return {
+    async awaitConsistency(ctx, deps) {
+      const request = resourceOf(ctx);
+      const key = `${request.group}/${request.version}/${request.resource}`;
+      const seen = () => deps.claims.view(request.group, request.version, request.resource)?.resourceVersion;
+      const at = seen();
+      const lagging = behind.get(deps.claims) ?? new Map<string, string>();
+      behind.set(deps.claims, lagging);
+      if (at === undefined || lagging.get(key) === at) {
+        deps.metrics.consistentRead('behind', 0);
+        return 'stale';
+      }
+      const started = performance.now();
+      const current = await currentResourceVersion(ctx, deps);
+      if (current === 'unreachable') return 'unreachable';
+      if (current === undefined) return 'stale';
+      const fresh = await deps.claims.caughtUp(
+        request.group,
+        request.version,
+        request.resource,
+        current,
+        deps.waitMs,
+        ctx.signal,
+      );
+      deps.metrics.consistentRead(fresh ? 'fresh' : 'timeout', (performance.now() - started) / 1000);
+      if (fresh) lagging.delete(key);
+      else if (!ctx.signal.aborted) lagging.set(key, at);
+      return fresh ? 'fresh' : 'stale';
+    },
+  };
 }
 
 /** Short: a control plane that is slow to say where it stands is no better asked twice. */

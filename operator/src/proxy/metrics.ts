@@ -17,8 +17,11 @@ export interface ProxyMetrics {
   claimCacheSynced(synced: boolean): void;
   /** A get or list answered from the claim cache or forwarded to the control plane. */
   read(labels: { verb: string; resource: string; source: 'cache' | 'control-plane' }): void;
-  /** A consistent read's wait for the cache to catch up with the control plane (asking where it stands included). */
-  consistentRead(outcome: 'fresh' | 'timeout', seconds: number): void;
+  /**
+   * A consistent read's wait for the cache to catch up with the control plane (asking where it stands included);
+   * 'behind': forwarded without asking, as the cache has seen nothing new since it last lagged.
+   */
+  consistentRead(outcome: 'fresh' | 'timeout' | 'behind', seconds: number): void;
 }
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -70,7 +73,7 @@ export function createProxyMetrics(registry = new Registry()): ProxyMetrics {
   });
   const consistentWait = new Histogram({
     name: 'ctp_connector_proxy_consistent_read_wait_seconds',
-    help: "Time a consistent read waited for the claim cache to reach the control plane's resourceVersion, by outcome (fresh: answered from the cache; timeout: forwarded)",
+    help: "Time a consistent read waited for the claim cache to reach the control plane's resourceVersion, by outcome (fresh: answered from the cache; timeout: forwarded; behind: forwarded at once, the cache having seen nothing new since it last lagged)",
     labelNames: ['outcome'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
