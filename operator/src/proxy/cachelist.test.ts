@@ -4,6 +4,7 @@ import {
   byKey,
   decodeContinue,
   encodeContinue,
+  findKey,
   keyOf,
   matches,
   selectionOf,
@@ -108,6 +109,16 @@ describe('lists over the cache', () => {
           undefined,
         );
         expect(selected.remainingItemCount).toBeUndefined();
+      }),
+    );
+  });
+
+  it('finds an object by key as a scan would', () => {
+    fc.assert(
+      fc.property(objects, object, (sorted, probe) => {
+        const key = `${probe.namespace}/${probe.name}`;
+        expect(findKey(sorted, key)).toBe(sorted.find((o) => keyOf(o) === key));
+        for (const o of sorted) expect(findKey(sorted, keyOf(o))).toBe(o);
       }),
     );
   });

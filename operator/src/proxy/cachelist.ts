@@ -72,20 +72,27 @@ export function selectPage(
   limit: number,
   after: string | undefined,
 ): Page {
-  let i = after === undefined ? 0 : firstAfter(sorted, after);
+  // A namespace's objects are one run of keys, "<namespace>/" their common prefix: only that run is read.
+  const prefix = selection.namespace === undefined ? undefined : `${selection.namespace}/`;
+  let i = Math.max(
+    after === undefined ? 0 : firstAfter(sorted, after),
+    prefix === undefined ? 0 : firstAtOrAfter(sorted, prefix),
+  );
+  // '0' follows '/': every key with the prefix sorts before "<namespace>0", and no other key between the two.
+  const end = prefix === undefined ? sorted.length : firstAtOrAfter(sorted, `${selection.namespace}0`);
   const items: ListedObject[] = [];
-  for (; i < sorted.length; i++) {
+  for (; i < end; i++) {
     const object = sorted[i]!;
     if (!matches(selection, object)) continue;
     if (limit > 0 && items.length === limit) break;
     items.push(object);
   }
-  const more = i < sorted.length;
+  const more = i < end;
   const unselected = selection.labels.length === 0 && selection.fields.length === 0;
   let remaining: number | undefined;
   if (more && unselected) {
     remaining = 0;
-    for (; i < sorted.length; i++) if (matches(selection, sorted[i]!)) remaining++;
+    for (; i < end; i++) if (matches(selection, sorted[i]!)) remaining++;
   }
   return {
     items,
@@ -96,11 +103,27 @@ export function selectPage(
 
 /** The index of the first object whose key sorts after `key` (binary search). */
 function firstAfter(sorted: readonly ListedObject[], key: string): number {
+  return bound(sorted, (k) => k <= key);
+}
+
+/** The object stored under a key, if any. */
+export function findKey(sorted: readonly ListedObject[], key: string): ListedObject | undefined {
+  const found = sorted[firstAtOrAfter(sorted, key)];
+  return found && keyOf(found) === key ? found : undefined;
+}
+
+/** The index of the first object whose key sorts at or after `key`. */
+function firstAtOrAfter(sorted: readonly ListedObject[], key: string): number {
+  return bound(sorted, (k) => k < key);
+}
+
+/** The first index whose key is not `before` (which holds for a prefix of the sorted keys). */
+function bound(sorted: readonly ListedObject[], before: (key: string) => boolean): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (keyOf(sorted[mid]!) <= key) lo = mid + 1;
+    if (before(keyOf(sorted[mid]!))) lo = mid + 1;
     else hi = mid;
   }
   return lo;

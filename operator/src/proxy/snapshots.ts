@@ -4,7 +4,7 @@
 // continue token is kept a while, so the next pages come from the same state, as kube-apiserver's continue tokens
 // read at their resourceVersion.
 import type { CachedClaim, ClaimView } from './claimcache.ts';
-import { byKey, keyOf, type ListedObject } from './cachelist.ts';
+import { findKey, keyOf, type ListedObject } from './cachelist.ts';
 import { fromControlPlane, type Scope } from './translate.ts';
 
 export interface Snapshot {
@@ -31,6 +31,12 @@ export function snapshots(scope: () => Scope, now: () => number = Date.now): Sna
   const translated = new WeakMap<CachedClaim, ListedObject | null>();
   const current = new Map<string, { generation: number; objects: ListedObject[] }>();
   const kept = new Map<string, { snapshot: Snapshot; until: number }>();
+  const keys = new WeakMap<ListedObject, string>();
+  const key = (object: ListedObject) => {
+    let k = keys.get(object);
+    if (k === undefined) keys.set(object, (k = keyOf(object)));
+    return k;
+  };
   const appView = (claim: CachedClaim) => {
     let view = translated.get(claim);
     if (view === undefined) {
@@ -48,8 +54,7 @@ export function snapshots(scope: () => Scope, now: () => number = Date.now): Sna
       let entry = current.get(resource);
       // A bookmark moves the resourceVersion but changes no claim: the snapshot stays.
       if (entry?.generation !== view.generation) {
-        const objects = view.items.map(appView).filter((o): o is ListedObject => o !== null);
-        objects.sort(byKey);
+        const objects = resorted(entry?.objects ?? [], view.items.map(appView), key);
         entry = { generation: view.generation, objects };
         current.set(resource, entry);
       }
@@ -67,18 +72,31 @@ export function snapshots(scope: () => Scope, now: () => number = Date.now): Sna
   };
 }
 
-/** The object stored under an app namespace and name, by binary search. */
-export function find(snapshot: Snapshot, namespace: string, name: string): ListedObject | undefined {
-  const key = `${namespace}/${name}`;
-  const objects = snapshot.objects;
-  let lo = 0;
-  let hi = objects.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const k = keyOf(objects[mid]!);
-    if (k === key) return objects[mid];
-    if (k < key) lo = mid + 1;
-    else hi = mid;
+/**
+ * The objects of `now` (nulls: another cluster's) in key order, from the previous snapshot's order: an event changes a
+ * claim or two of thousands, so only those are sorted and merged in.
+ */
+function resorted(
+  before: readonly ListedObject[],
+  now: readonly (ListedObject | null)[],
+  key: (o: ListedObject) => string,
+): ListedObject[] {
+  const added = new Set<ListedObject>();
+  for (const o of now) if (o) added.add(o);
+  const stayed = before.filter((o) => added.delete(o));
+  const fresh = [...added].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const merged: ListedObject[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < stayed.length || j < fresh.length) {
+    if (j === fresh.length || (i < stayed.length && key(stayed[i]!) < key(fresh[j]!)))
+      merged.push(stayed[i++]!);
+    else merged.push(fresh[j++]!);
   }
-  return undefined;
+  return merged;
+}
+
+/** The object stored under an app namespace and name. */
+export function find(snapshot: Snapshot, namespace: string, name: string): ListedObject | undefined {
+  return findKey(snapshot.objects, `${namespace}/${name}`);
 }

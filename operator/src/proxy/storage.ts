@@ -129,6 +129,7 @@ export function storage(deps: StorageDeps): Stage {
     const read = request.verb === 'get' || request.verb === 'list';
     const freshness = read ? freshnessOf(request.verb as 'get' | 'list', query) : undefined;
     const resourceKey = `${request.group}/${request.version}/${request.resource}`;
+    const cacheResourceVersion = view ? parseResourceVersion(view.resourceVersion) : undefined;
     const backend = chooseBackend({
       verb: request.verb,
       namespace: request.namespace,
@@ -136,9 +137,11 @@ export function storage(deps: StorageDeps): Stage {
       namespaceEmptyInCache: Boolean(
         view && request.namespace && namespaceIsEmpty(view, scope, request.namespace),
       ),
-      cacheCanAnswer: Boolean(view) && cacheCanAnswer(request, query, admittedOf(ctx).upstreamAccept),
+      // A cache between a 410 and its relist knows no resourceVersion to answer with.
+      cacheCanAnswer:
+        cacheResourceVersion !== undefined && cacheCanAnswer(request, query, admittedOf(ctx).upstreamAccept),
       freshness,
-      cacheResourceVersion: view ? parseResourceVersion(view.resourceVersion) : undefined,
+      cacheResourceVersion,
       snapshotAtExact:
         freshness?.kind === 'exact' &&
         view !== undefined &&
