@@ -172,6 +172,52 @@ describe('consistent reads across proxy replicas and a control-plane writer', ()
     expect(stale).toEqual([]);
   }, 1_800_000);
 
+  it('watches through one replica see every write through the other and the control plane, from its cache', async () => {
+    const before = await scrapeMetrics(replicas[1]!.metricsAddress);
+    const listed = await list(1);
+    const stream = await direct[1]!.stream({
+      path: `${collection}?watch=true&allowWatchBookmarks=true&resourceVersion=${listed.metadata.resourceVersion}`,
+      headers: admin,
+    });
+    expect(stream.status).toBe(200);
+    const meta = (e: { object: Record<string, unknown> }) => (e.object as unknown as Claim).metadata;
+    const roundOf = (name: string) => (e: { type: string; object: Record<string, unknown> }) =>
+      e.type === 'MODIFIED' && meta(e).name === name;
+    for (let w = 1; w <= 5; w++) {
+      await call(
+        0,
+        'PATCH',
+        `${collection}/rw`,
+        { metadata: { labels: { watched: String(w) } } },
+        'application/merge-patch+json',
+      );
+      const seen = await stream.next(
+        (e) => roundOf('rw')(e) && meta(e).labels?.watched === String(w),
+        10_000,
+      );
+      expect(meta(seen).namespace).toBe(ns);
+    }
+    const added = await call(0, 'POST', collection, claimManifest({ name: 'watched', namespace: ns }));
+    await stream.next((e) => e.type === 'ADDED' && meta(e).name === 'watched', 10_000);
+    await call(0, 'DELETE', `${collection}/watched`);
+    await stream.next((e) => e.type === 'DELETED' && meta(e).name === 'watched', 10_000);
+    expect(added).toBeDefined();
+    stream.close();
+    // A resourceVersion the cache no longer holds the changes after: 410, as kube-apiserver answers.
+    const old = await direct[1]!.stream({
+      path: `${collection}?watch=true&resourceVersion=1`,
+      headers: admin,
+    });
+    const gone = await old.next((e) => e.type === 'ERROR', 10_000);
+    expect(gone.object).toMatchObject({ code: 410 });
+    old.close();
+    const after = await scrapeMetrics(replicas[1]!.metricsAddress);
+    const served = (source: string) =>
+      metricSample(after, 'ctp_connector_proxy_reads_total', { verb: 'watch', source }) -
+      metricSample(before, 'ctp_connector_proxy_reads_total', { verb: 'watch', source });
+    expect(served('cache')).toBe(2);
+  }, 120_000);
+
   it('reports what consistent reads cost while nothing of this cluster changes', async () => {
     // Other writers (leases, other clusters) move the control plane's resourceVersion on; the cache learns how far
     // it has caught up from bookmarks, which kube-apiserver sends about once a minute.

@@ -53,10 +53,38 @@ export interface ClaimCache {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<boolean>;
+  /**
+   * Follows a resource's changes: each one after `view` goes to `listener`, in order, until stop(); `ended` is called
+   * instead once the cache had to list again (events may be missing: watchers start over). undefined while the
+   * resource has not synced.
+   */
+  follow(
+    group: string,
+    version: string,
+    plural: string,
+    listener: (event: CacheEvent) => void,
+    ended: () => void,
+  ): Following | undefined;
   stop(): Promise<void>;
 }
 
 export type ClaimChange = { event: InformerEvent; claim: CachedClaim } | { event: 'listed' };
+
+/** A change of one claim as a watch reports it: the claim after it (or as deleted), and before. */
+export interface CacheEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: CachedClaim;
+  previous: CachedClaim | undefined;
+  resourceVersion: bigint;
+}
+
+/** A watch of one resource's cached claims, from its state when it began. */
+export interface Following {
+  view: ClaimView;
+  /** The changes after `resourceVersion`, or 'expired' when the cache no longer holds them all (410 Gone). */
+  since(resourceVersion: bigint): CacheEvent[] | 'expired';
+  stop(): void;
+}
 
 export interface ClaimCacheOptions {
   controlPlane: KubeClient;
@@ -79,6 +107,45 @@ interface Entry {
   generation: number;
   /** Reads waiting for the cache to reach a resourceVersion. */
   waiters: Set<Waiter>;
+  /** The changes since `historyFrom` (the last list), for watches that start from a resourceVersion. */
+  history: CacheEvent[];
+  historyFrom: bigint;
+  /** Every claim as last seen, by name: an update's previous state. */
+  last: Map<string, CachedClaim>;
+  followers: Set<{ listener: (event: CacheEvent) => void; ended: () => void }>;
+}
+
+/** How much history watches can start from: kube-apiserver's watch cache keeps about as much (75 s at least). */
+const historyMs = 5 * 60_000;
+const historyAtMost = 10_000;
+const historyTimes = new WeakMap<CacheEvent, number>();
+
+/** Records a watch event (list replays carry older resourceVersions and are not events) and hands it on. */
+function record(entry: Entry, event: InformerEvent, claim: CachedClaim): void {
+  const name = claim.metadata.name ?? '';
+  const previous = entry.last.get(name);
+  if (event === 'delete') entry.last.delete(name);
+  else entry.last.set(name, claim);
+  const rv = parseResourceVersion(claim.metadata.resourceVersion);
+  const newest = entry.history.at(-1)?.resourceVersion ?? entry.historyFrom;
+  if (rv === undefined || rv <= newest) return;
+  const change: CacheEvent = {
+    type: event === 'add' ? 'ADDED' : event === 'update' ? 'MODIFIED' : 'DELETED',
+    object: claim,
+    previous: event === 'delete' ? claim : previous,
+    resourceVersion: rv,
+  };
+  const now = Date.now();
+  historyTimes.set(change, now);
+  entry.history.push(change);
+  let drop = 0;
+  while (
+    drop < entry.history.length &&
+    (entry.history.length - drop > historyAtMost || historyTimes.get(entry.history[drop]!)! < now - historyMs)
+  )
+    drop++;
+  if (drop > 0) entry.historyFrom = entry.history.splice(0, drop).at(-1)!.resourceVersion;
+  for (const follower of entry.followers) follower.listener(change);
 }
 
 export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
@@ -89,7 +156,14 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
   const resources = new Map<string, Entry>();
   for (const gv of catalog.groupVersions) {
     for (const r of gv.resources) {
-      const entry = { generation: 0, waiters: new Set() } as unknown as Entry;
+      const entry = {
+        generation: 0,
+        waiters: new Set(),
+        history: [],
+        historyFrom: 0n,
+        last: new Map(),
+        followers: new Set(),
+      } as unknown as Entry;
       entry.informer = supervisedInformer<CachedClaim>({
         client: controlPlane,
         path: `/apis/${gv.group}/${gv.version}/namespaces/${catalog.targetNamespace}/${r.plural}`,
@@ -100,11 +174,18 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
         onEvent: (event, claim) => {
           health.answered();
           entry.generation = ++generations;
+          record(entry, event, claim);
           changed({ event, claim });
         },
-        onListed: () => {
+        onListed: (resourceVersion) => {
           health.answered();
           entry.generation = ++generations;
+          // What happened before this list is not known event by event: history starts here, followers over.
+          entry.history = [];
+          entry.historyFrom = parseResourceVersion(resourceVersion) ?? 0n;
+          const followers = [...entry.followers];
+          entry.followers.clear();
+          for (const follower of followers) follower.ended();
           changed({ event: 'listed' });
         },
         onProgress: () => {
@@ -170,8 +251,30 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
         entry.waiters.add(waiter);
       });
     },
+    follow(group, version, plural, listener, ended) {
+      const entry = resources.get(`${group}/${version}/${plural}`);
+      if (!entry?.informer.synced()) return undefined;
+      const follower = { listener, ended };
+      entry.followers.add(follower);
+      return {
+        view: {
+          items: entry.informer.list(),
+          resourceVersion: entry.informer.resourceVersion(),
+          generation: entry.generation,
+        },
+        since(resourceVersion) {
+          if (resourceVersion < entry.historyFrom) return 'expired';
+          return entry.history.filter((e) => e.resourceVersion > resourceVersion);
+        },
+        stop: () => void entry.followers.delete(follower),
+      };
+    },
     async stop() {
       listeners.length = 0;
+      for (const entry of resources.values()) {
+        for (const follower of entry.followers) follower.ended();
+        entry.followers.clear();
+      }
       for (const entry of resources.values()) for (const waiter of entry.waiters) waiter.done(false);
       await Promise.all(informers.map((i) => i.stop()));
     },

@@ -4,17 +4,9 @@ import type { ClaimCache } from './claimcache.ts';
 import { consistentReads, type ConsistentReadDeps } from './consistentread.ts';
 import type { RequestContext } from './context.ts';
 import { createProxyMetrics } from './metrics.ts';
+import { claimRequest } from './testdata.ts';
 
-const resource = {
-  group: 'platform.example.org',
-  version: 'v1alpha1',
-  resource: 'kubernetesclusters',
-  namespace: 'shop',
-  name: undefined,
-  namedInPath: false,
-  subresource: undefined,
-  verb: 'list' as const,
-};
+const resource = claimRequest('list', 'shop');
 const ctx = () =>
   ({
     info: { resourceRequest: true, path: '', query: new URLSearchParams(), resource },

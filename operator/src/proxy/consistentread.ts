@@ -8,7 +8,9 @@
 // changed only from bookmarks, about once a minute; other writers (leases, other clusters) move the current
 // resourceVersion on every few seconds. So the wait is short — long enough for this cluster's own changes to arrive
 // over the watch — and a cache found behind is not asked again until it has seen something new: the current
-// resourceVersion only grows, so it is still behind, and the read is forwarded at once.
+// resourceVersion only grows, so it is still behind, and the read is forwarded at once. Reads and watches that name
+// a resourceVersion beyond the cache's wait the same way (one the control plane answered a forwarded read with is
+// such a foreign resourceVersion).
 //
 // The current resourceVersion comes from a list of the resource in targetNamespace with this cluster's label selector,
 // limit=1, as metadata only: a list's resourceVersion is the control plane's current one whatever it selects, the
@@ -36,7 +38,10 @@ export interface ConsistentReadDeps {
 }
 
 export interface ConsistentReads {
+  /** Whether the cache holds every write the control plane acknowledged before the request. */
   awaitConsistency(ctx: RequestContext, deps: ConsistentReadDeps): Promise<Consistency>;
+  /** Whether the cache reaches a resourceVersion a read names, within the wait. */
+  awaitVersion(ctx: RequestContext, deps: ConsistentReadDeps, resourceVersion: bigint): Promise<boolean>;
 }
 
 /**
@@ -46,17 +51,40 @@ export interface ConsistentReads {
 export type Consistency = 'fresh' | 'stale' | 'unreachable';
 
 export function consistentReads(): ConsistentReads {
-  // Per cache and resource: the resourceVersion the cache had when it last did not catch up in time.
-  const behind = new WeakMap<ClaimCache, Map<string, string>>();
+  // Per cache and resource: the resourceVersion the cache had when it last did not reach `target` in time.
+  const behind = new WeakMap<ClaimCache, Map<string, { at: string; target: bigint }>>();
+  const lagging = (claims: ClaimCache) => {
+    let map = behind.get(claims);
+    if (!map) behind.set(claims, (map = new Map<string, { at: string; target: bigint }>()));
+    return map;
+  };
+  const keyOf = (ctx: RequestContext) => {
+    const r = resourceOf(ctx);
+    return `${r.group}/${r.version}/${r.resource}`;
+  };
+  const seen = (ctx: RequestContext, claims: ClaimCache) => {
+    const r = resourceOf(ctx);
+    return claims.view(r.group, r.version, r.resource)?.resourceVersion;
+  };
+  const reach = async (ctx: RequestContext, deps: ConsistentReadDeps, target: bigint, at: string) => {
+    const r = resourceOf(ctx);
+    const reached = await deps.claims.caughtUp(
+      r.group,
+      r.version,
+      r.resource,
+      target,
+      deps.waitMs,
+      ctx.signal,
+    );
+    if (reached) lagging(deps.claims).delete(keyOf(ctx));
+    else if (!ctx.signal.aborted) lagging(deps.claims).set(keyOf(ctx), { at, target });
+    return reached;
+  };
   return {
     async awaitConsistency(ctx, deps) {
-      const request = resourceOf(ctx);
-      const key = `${request.group}/${request.version}/${request.resource}`;
-      const seen = () => deps.claims.view(request.group, request.version, request.resource)?.resourceVersion;
-      const at = seen();
-      const lagging = behind.get(deps.claims) ?? new Map<string, string>();
-      behind.set(deps.claims, lagging);
-      if (at === undefined || lagging.get(key) === at) {
+      const at = seen(ctx, deps.claims);
+      // The current resourceVersion only grows: a cache that has seen nothing since it lagged lags still.
+      if (at === undefined || lagging(deps.claims).get(keyOf(ctx))?.at === at) {
         deps.metrics.consistentRead('behind', 0);
         return 'stale';
       }
@@ -64,18 +92,16 @@ export function consistentReads(): ConsistentReads {
       const current = await currentResourceVersion(ctx, deps);
       if (current === 'unreachable') return 'unreachable';
       if (current === undefined) return 'stale';
-      const fresh = await deps.claims.caughtUp(
-        request.group,
-        request.version,
-        request.resource,
-        current,
-        deps.waitMs,
-        ctx.signal,
-      );
+      const fresh = await reach(ctx, deps, current, at);
       deps.metrics.consistentRead(fresh ? 'fresh' : 'timeout', (performance.now() - started) / 1000);
-      if (fresh) lagging.delete(key);
-      else if (!ctx.signal.aborted) lagging.set(key, at);
       return fresh ? 'fresh' : 'stale';
+    },
+    async awaitVersion(ctx, deps, target) {
+      const at = seen(ctx, deps.claims);
+      if (at === undefined) return false;
+      const last = lagging(deps.claims).get(keyOf(ctx));
+      if (last?.at === at && target >= last.target) return false;
+      return reach(ctx, deps, target, at);
     },
   };
 }

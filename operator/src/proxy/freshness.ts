@@ -70,3 +70,36 @@ export function parseResourceVersion(rv: string | undefined): bigint | undefined
   const parsed = BigInt(rv);
   return parsed <= maxUint64 ? parsed : undefined;
 }
+
+/** Where a watch starts: the state (synthetic ADDED events) or after a resourceVersion, and how fresh it must be. */
+export interface WatchStart {
+  freshness: Freshness;
+  start: { state: true; initialEventsEnd: boolean } | { after: bigint };
+}
+
+/**
+ * A watch's start by kube-apiserver's rules: without resourceVersion the state, consistent; "0" the state the cache
+ * holds; N the changes after N (the cache must have reached N); sendInitialEvents=true (a watch-list, with
+ * resourceVersionMatch=NotOlderThan and bookmarks) the state not older than its resourceVersion, then a bookmark
+ * marking the end of the initial events. Other combinations are the control plane's to judge.
+ */
+export function watchStartOf(query: URLSearchParams): WatchStart | undefined {
+  const rv = query.get('resourceVersion') ?? '';
+  const match = query.get('resourceVersionMatch') ?? '';
+  const initial = query.get('sendInitialEvents');
+  const parsed = rv === '' ? undefined : parseResourceVersion(rv);
+  if (rv !== '' && parsed === undefined) return undefined;
+  if (initial === 'true') {
+    if (match !== 'NotOlderThan' || query.get('allowWatchBookmarks') !== 'true') return undefined;
+    const start = { state: true as const, initialEventsEnd: true };
+    if (parsed === undefined) return { freshness: { kind: 'consistent' }, start };
+    if (parsed === 0n) return { freshness: { kind: 'any' }, start };
+    return { freshness: { kind: 'notOlderThan', resourceVersion: parsed }, start };
+  }
+  if (initial !== null && initial !== 'false') return undefined;
+  if (match !== '' && !(initial === 'false' && match === 'NotOlderThan')) return undefined;
+  const state = { state: true as const, initialEventsEnd: false };
+  if (parsed === undefined) return { freshness: { kind: 'consistent' }, start: state };
+  if (parsed === 0n) return { freshness: { kind: 'any' }, start: state };
+  return { freshness: { kind: 'notOlderThan', resourceVersion: parsed }, start: { after: parsed } };
+}

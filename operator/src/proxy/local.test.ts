@@ -1,20 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { controlPlaneName, originLabels } from '../claims/identity.ts';
-import type { ServedResource } from '../catalog/catalog.ts';
+import { claimResource } from '../catalog/testdata.ts';
 import type { CachedClaim } from './claimcache.ts';
 import { decodeContinue } from './cachelist.ts';
 import { answerFromCache, namespaceIsEmpty, type CacheState } from './local.ts';
-import type { ResourceRequest } from './requestinfo.ts';
 import { snapshots } from './snapshots.ts';
+import { claimRequest } from './testdata.ts';
 import { toControlPlane } from './translate.ts';
 
 const scope = { clusterID: 'c1', targetNamespace: 'team-1' };
-const resource = {
-  kind: 'KubernetesCluster',
-  listKind: 'KubernetesClusterList',
-  plural: 'kubernetesclusters',
-  printerColumns: [],
-} as unknown as ServedResource;
+const resource = claimResource();
 const stored = (name: string, namespace: string, labels: Record<string, string> = {}) =>
   toControlPlane(
     { apiVersion: 'platform.example.org/v1alpha1', kind: 'KubernetesCluster', metadata: { name, labels } },
@@ -39,16 +34,7 @@ const cache: CacheState = {
   at: (rv) => kept.at('r', rv),
   keep: (snapshot) => kept.keep('r', snapshot),
 };
-const request = (verb: ResourceRequest['verb'], namespace?: string, name?: string): ResourceRequest => ({
-  group: 'platform.example.org',
-  version: 'v1alpha1',
-  resource: 'kubernetesclusters',
-  namespace,
-  name,
-  namedInPath: verb !== 'list' && name !== undefined,
-  subresource: undefined,
-  verb,
-});
+const request = claimRequest;
 const names = (body: Record<string, unknown>) =>
   (body.items as { metadata: { namespace: string; name: string } }[]).map(
     (i) => `${i.metadata.namespace}/${i.metadata.name}`,

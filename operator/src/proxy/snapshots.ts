@@ -20,6 +20,8 @@ export interface Snapshots {
   at(resource: string, resourceVersion: string): Snapshot | undefined;
   /** Keeps the snapshot for continue tokens naming its resourceVersion. */
   keep(resource: string, snapshot: Snapshot): void;
+  /** A cached claim in the app's view; undefined for one that is not this cluster's. */
+  appView(claim: CachedClaim): ListedObject | undefined;
 }
 
 /** kube-apiserver's continue tokens last until etcd compacts their revision, every five minutes by default. */
@@ -64,6 +66,7 @@ export function snapshots(scope: () => Scope, now: () => number = Date.now): Sna
       expire();
       return kept.get(`${resource}@${resourceVersion}`)?.snapshot;
     },
+    appView: (claim) => appView(claim) ?? undefined,
     keep(resource, snapshot) {
       kept.delete(`${resource}@${snapshot.resourceVersion}`);
       kept.set(`${resource}@${snapshot.resourceVersion}`, { snapshot, until: now() + keptForMs });

@@ -11,21 +11,32 @@
 //      cache has reached it; Exact (or a paginated list naming one): from the snapshot taken at it, if the cache
 //      still has one; a continue token of the cache's: from its snapshot, or 410 Expired once that is gone;
 //      no resourceVersion, for a list: once the cache has reached the control plane's current resourceVersion
-//      (consistentread.ts). Waits are bounded (3 s, consistent reads 100 ms); a read the cache did not catch up for
-//      is forwarded.
+//      (consistentread.ts). Waits are short (100 ms): a read the cache did not catch up for is forwarded.
 //      A get without resourceVersion is forwarded, as kube-apiserver reads it from etcd: asking the control plane
 //      where it stands would cost as much as the get.
+//      Watches (JSON or metadata, not Tables) likewise share the cache's one watch of the control plane
+//      (cachewatch.ts): "0" the state at once, none the state once consistent, N the changes after N once the cache
+//      has reached it (410 once it no longer holds them), watch-lists (sendInitialEvents) the state not older than
+//      asked. While the control plane does not answer, watches are 503 as before.
 //   4. Everything else goes to the control plane; a read that gets no answer there falls back to the cache.
 import type { KubeClient } from '../kube/client.ts';
 import type { Stage } from './chain.ts';
 import type { ClaimCache, ClaimView } from './claimcache.ts';
 import { consistentReads } from './consistentread.ts';
-import { admittedOf, resourceOf, type RequestContext } from './context.ts';
+import { admittedOf, resourceOf, userOf, type RequestContext } from './context.ts';
 import { forwardToControlPlane, type ControlPlaneBackend } from './controlplane.ts';
-import { freshnessOf, parseResourceVersion, type Freshness } from './freshness.ts';
+import { cacheCanWatch, serveWatchFromCache } from './cachewatch.ts';
+import {
+  freshnessOf,
+  parseResourceVersion,
+  watchStartOf,
+  type Freshness,
+  type WatchStart,
+} from './freshness.ts';
 import type { UpstreamHealth } from './health.ts';
 import { answerFromCache, cacheCanAnswer, namespaceIsEmpty, type CacheState } from './local.ts';
 import type { ProxyMetrics } from './metrics.ts';
+import { negotiateRepresentation } from './representation.ts';
 import type { Verb } from './requestinfo.ts';
 import { document, StatusError } from './respond.ts';
 import { snapshots, type Snapshots } from './snapshots.ts';
@@ -64,8 +75,8 @@ export function chooseBackend(input: RuleInput): Backend {
   if (!input.controlPlaneAvailable) return 'unavailable';
   const collection = input.verb === 'list' || input.verb === 'deletecollection';
   if (collection && input.namespace && input.namespaceEmptyInCache) return 'cache';
-  if ((input.verb !== 'get' && input.verb !== 'list') || !input.cacheCanAnswer || !input.freshness)
-    return 'control-plane';
+  const read = input.verb === 'get' || input.verb === 'list' || input.verb === 'watch';
+  if (!read || !input.cacheCanAnswer || !input.freshness) return 'control-plane';
   const freshness = input.freshness;
   switch (freshness.kind) {
     case 'any':
@@ -80,13 +91,13 @@ export function chooseBackend(input: RuleInput): Backend {
     case 'exact':
       return input.snapshotAtExact ? 'cache' : 'control-plane';
     case 'consistent':
-      return input.verb === 'list' ? 'cache-when-consistent' : 'control-plane';
+      return input.verb === 'get' ? 'control-plane' : 'cache-when-consistent';
     case 'invalid':
       return 'control-plane';
   }
 }
 
-const cacheReads: readonly Verb[] = ['get', 'list', 'deletecollection'];
+const cacheReads: readonly Verb[] = ['get', 'list', 'deletecollection', 'watch'];
 
 export interface StorageDeps {
   upstream(): KubeClient | undefined;
@@ -95,26 +106,22 @@ export interface StorageDeps {
   health: UpstreamHealth;
   metrics: ProxyMetrics;
   watches: WatchRegistry;
-  /** How long a read naming a resourceVersion waits for the cache to reach it before it is forwarded (3 s). */
+  /** How long a read waits for the cache to reach the resourceVersion it needs before it is forwarded (100 ms). */
   cacheWaitMs?: number;
-  /** How long a consistent read waits for the cache to reach the control plane's resourceVersion (100 ms). */
-  consistentWaitMs?: number;
 }
 
-/** As long as kube-apiserver waits for its watch cache before it answers 504 "Too large resource version". */
-const defaultCacheWaitMs = 3_000;
 /**
  * This cluster's own changes reach the cache within milliseconds (4 ms on average, asking included, in
  * e2e/consistent-reads.test.ts); if the cache is still behind after this, other writers moved the control plane on
- * and only a bookmark, about once a minute, would tell the cache it is current.
+ * and only a bookmark, about once a minute, would tell the cache it is current. (kube-apiserver waits up to 3 s for
+ * its own cache, which asks etcd for progress.)
  */
-const defaultConsistentWaitMs = 100;
+const defaultCacheWaitMs = 100;
 
 export function storage(deps: StorageDeps): Stage {
   const kept = snapshots(() => deps.scope());
   const consistent = consistentReads();
   const waitMs = deps.cacheWaitMs ?? defaultCacheWaitMs;
-  const consistentWaitMs = deps.consistentWaitMs ?? defaultConsistentWaitMs;
   return async (ctx) => {
     const request = resourceOf(ctx);
     const client = deps.upstream();
@@ -126,8 +133,15 @@ export function storage(deps: StorageDeps): Stage {
       ? claims?.view(request.group, request.version, request.resource)
       : undefined;
     const query = ctx.info!.query;
-    const read = request.verb === 'get' || request.verb === 'list';
-    const freshness = read ? freshnessOf(request.verb as 'get' | 'list', query) : undefined;
+    const read = request.verb === 'get' || request.verb === 'list' || request.verb === 'watch';
+    const watchStart = request.verb === 'watch' ? watchStartOf(query) : undefined;
+    const freshness =
+      request.verb === 'watch'
+        ? (watchStart?.freshness ?? { kind: 'invalid' as const })
+        : read
+          ? freshnessOf(request.verb as 'get' | 'list', query)
+          : undefined;
+    const accept = admittedOf(ctx).upstreamAccept;
     const resourceKey = `${request.group}/${request.version}/${request.resource}`;
     const cacheResourceVersion = view ? parseResourceVersion(view.resourceVersion) : undefined;
     const backend = chooseBackend({
@@ -139,7 +153,10 @@ export function storage(deps: StorageDeps): Stage {
       ),
       // A cache between a 410 and its relist knows no resourceVersion to answer with.
       cacheCanAnswer:
-        cacheResourceVersion !== undefined && cacheCanAnswer(request, query, admittedOf(ctx).upstreamAccept),
+        cacheResourceVersion !== undefined &&
+        (request.verb === 'watch'
+          ? !deps.watches.closing() && cacheCanWatch(query, accept)
+          : cacheCanAnswer(request, query, accept)),
       freshness,
       cacheResourceVersion,
       snapshotAtExact:
@@ -148,41 +165,41 @@ export function storage(deps: StorageDeps): Stage {
         (view.resourceVersion === String(freshness.resourceVersion) ||
           kept.at(resourceKey, String(freshness.resourceVersion)) !== undefined),
     });
-    const fromCache = (v: ClaimView | undefined) => {
-      const answered = answeredFromCache(ctx, v, kept, resourceKey);
+    const fromCache = async (v: ClaimView | undefined) => {
+      const answered =
+        request.verb === 'watch'
+          ? v !== undefined &&
+            watchStart !== undefined &&
+            (await watchedFromCache(ctx, deps, kept, watchStart))
+          : answeredFromCache(ctx, v, kept, resourceKey);
       if (answered && read)
         deps.metrics.read({ verb: request.verb, resource: request.resource, source: 'cache' });
       return answered;
     };
     const latest = () => claims?.view(request.group, request.version, request.resource);
-    if (backend === 'cache' && fromCache(view)) return;
+    if (backend === 'cache' && (await fromCache(view))) return;
     if (backend === 'unavailable') {
-      if (fromCache(view)) return;
+      // Watches wait for the control plane, as before the cache could serve them.
+      if (request.verb !== 'watch' && (await fromCache(view))) return;
       throw unavailable('the control plane is unreachable; retry shortly');
     }
-    if (backend === 'cache-when-reached' && claims && freshness?.kind === 'notOlderThan') {
-      const reached = await claims.caughtUp(
-        request.group,
-        request.version,
-        request.resource,
-        freshness.resourceVersion,
-        waitMs,
-        ctx.signal,
-      );
-      if (reached && fromCache(latest())) return;
+    const waiting = claims && {
+      client,
+      claims,
+      scope,
+      health: deps.health,
+      metrics: deps.metrics,
+      waitMs,
+    };
+    if (backend === 'cache-when-reached' && waiting && freshness?.kind === 'notOlderThan') {
+      const reached = await consistent.awaitVersion(ctx, waiting, freshness.resourceVersion);
+      if (reached && (await fromCache(latest()))) return;
     }
-    if (backend === 'cache-when-consistent' && claims) {
-      const consistency = await consistent.awaitConsistency(ctx, {
-        client,
-        claims,
-        scope,
-        health: deps.health,
-        metrics: deps.metrics,
-        waitMs: consistentWaitMs,
-      });
-      if (consistency === 'fresh' && fromCache(latest())) return;
+    if (backend === 'cache-when-consistent' && waiting) {
+      const consistency = await consistent.awaitConsistency(ctx, waiting);
+      if (consistency === 'fresh' && (await fromCache(latest()))) return;
       if (consistency === 'unreachable') {
-        if (fromCache(latest())) return;
+        if (request.verb !== 'watch' && (await fromCache(latest()))) return;
         throw unavailable('the control plane is unreachable; retry shortly');
       }
     }
@@ -203,9 +220,43 @@ export function storage(deps: StorageDeps): Stage {
         deps.metrics.read({ verb: request.verb, resource: request.resource, source: 'control-plane' });
     }
     if (!noAnswer) return;
-    if (request.verb !== 'deletecollection' && fromCache(latest())) return;
+    if (request.verb !== 'deletecollection' && request.verb !== 'watch' && (await fromCache(latest())))
+      return;
     throw unavailable(`the control plane is unreachable: ${noAnswer.unreachable}`);
   };
+}
+
+/** A watch served from the claim cache, counted against the watch limits like a forwarded one. */
+async function watchedFromCache(
+  ctx: RequestContext,
+  deps: StorageDeps,
+  kept: Snapshots,
+  start: WatchStart,
+): Promise<boolean> {
+  const claims = deps.claims();
+  const representation = negotiateRepresentation(admittedOf(ctx).upstreamAccept);
+  if (!claims || !representation) return false;
+  const request = resourceOf(ctx);
+  const end = new AbortController();
+  const release = deps.watches.open(userOf(ctx).name, () => end.abort());
+  const closed = deps.metrics.watchOpened(request.resource);
+  try {
+    await serveWatchFromCache({
+      res: ctx.res,
+      request,
+      query: ctx.info!.query,
+      representation,
+      resource: admittedOf(ctx).resource,
+      claims,
+      appView: (claim) => kept.appView(claim),
+      start: start.start,
+      signal: AbortSignal.any([ctx.signal, end.signal]),
+    });
+  } finally {
+    release();
+    closed();
+  }
+  return true;
 }
 
 function answeredFromCache(
