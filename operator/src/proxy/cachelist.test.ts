@@ -148,5 +148,8 @@ describe('lists over the cache', () => {
       selectionOf(undefined, new URLSearchParams({ fieldSelector: 'metadata.name=a\\,b' })),
     ).toBeUndefined();
     expect(() => selectionOf(undefined, new URLSearchParams({ labelSelector: 'a in b' }))).toThrow();
+    expect(
+      selectionOf(undefined, new URLSearchParams({ labelSelector: '!connect.ctp.dev/cluster-id' })),
+    ).toBeUndefined();
   });
 });

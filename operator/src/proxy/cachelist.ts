@@ -1,6 +1,7 @@
 // Selection and pagination over a snapshot of the claim cache, as kube-apiserver's cache lists: objects in storage-key
 // order (namespace, then name), label and metadata.name/namespace field selectors, pages of `limit` with a continue
 // token that names the snapshot's resourceVersion and the last key returned. Pure.
+import { connectorLabels } from '../claims/identity.ts';
 import { matchesLabels, parseLabelSelector } from './selectors.ts';
 
 type Meta = { name?: string; namespace?: string; labels?: Record<string, string> };
@@ -21,8 +22,9 @@ export interface Selection {
 }
 
 /**
- * The selection a list asks for; a thrown Error is a malformed label selector (400), undefined a field selector the
- * cache cannot evaluate exactly (other fields, escaped values): the control plane answers those.
+ * The selection a list asks for; a thrown Error is a malformed label selector (400), undefined a selector the cache
+ * cannot evaluate exactly (fields other than name and namespace, escaped values, the connector's labels): the
+ * control plane answers those.
  */
 export function selectionOf(namespace: string | undefined, query: URLSearchParams): Selection | undefined {
   const fields: FieldTerm[] = [];
@@ -31,7 +33,10 @@ export function selectionOf(namespace: string | undefined, query: URLSearchParam
     if (!match) return undefined;
     fields.push({ field: match[1] as FieldTerm['field'], equal: match[2] !== '!=', value: match[3]! });
   }
-  return { namespace, labels: parseLabelSelector(query.get('labelSelector')), fields };
+  const labels = parseLabelSelector(query.get('labelSelector'));
+  // The app's view carries none of the connector's labels, which the control plane matches on: its answer stands.
+  if (labels.some((r) => connectorLabels.includes(r.key))) return undefined;
+  return { namespace, labels, fields };
 }
 
 export function matches(selection: Selection, object: ListedObject): boolean {
