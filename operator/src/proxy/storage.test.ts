@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { freshnessOf } from './freshness.ts';
+import { freshnessOf, watchStartOf } from './freshness.ts';
 import type { Verb } from './requestinfo.ts';
 import { chooseBackend, type RuleInput } from './storage.ts';
 
@@ -45,14 +45,21 @@ describe('the storage rule', () => {
 });
 
 describe('the storage rule for reads the cache can answer', () => {
-  const read = (verb: 'get' | 'list', params: Record<string, string>, extra: Partial<RuleInput> = {}) =>
+  const read = (
+    verb: 'get' | 'list' | 'watch',
+    params: Record<string, string>,
+    extra: Partial<RuleInput> = {},
+  ) =>
     chooseBackend({
       verb,
       namespace: 'shop',
       controlPlaneAvailable: true,
       namespaceEmptyInCache: false,
       cacheCanAnswer: true,
-      freshness: freshnessOf(verb, new URLSearchParams(params)),
+      freshness:
+        verb === 'watch'
+          ? watchStartOf(new URLSearchParams(params))!.freshness
+          : freshnessOf(verb, new URLSearchParams(params)),
       cacheResourceVersion: 100n,
       ...extra,
     });
@@ -62,6 +69,9 @@ describe('the storage rule for reads the cache can answer', () => {
     expect(read('get', { resourceVersion: '0' })).toBe('cache');
     expect(read('list', { resourceVersion: '100' })).toBe('cache');
     expect(read('list', { resourceVersion: '101' })).toBe('cache-when-reached');
+    expect(read('watch', { resourceVersion: '100' })).toBe('cache');
+    expect(read('watch', { resourceVersion: '101' })).toBe('control-plane');
+    expect(read('watch', {})).toBe('cache-when-consistent');
     expect(read('get', { resourceVersion: '99' })).toBe('cache');
     expect(read('list', { resourceVersion: '100', resourceVersionMatch: 'Exact' })).toBe('control-plane');
     expect(read('list', { resourceVersion: '100', limit: '5' }, { snapshotAtExact: true })).toBe('cache');

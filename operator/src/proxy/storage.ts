@@ -15,9 +15,10 @@
 //      A get without resourceVersion is forwarded, as kube-apiserver reads it from etcd: asking the control plane
 //      where it stands would cost as much as the get.
 //      Watches (JSON or metadata, not Tables) likewise share the cache's one watch of the control plane
-//      (cachewatch.ts): "0" the state at once, none the state once consistent, N the changes after N once the cache
-//      has reached it (410 once it no longer holds them), watch-lists (sendInitialEvents) the state not older than
-//      asked. While the control plane does not answer, watches are 503 as before.
+//      (cachewatch.ts): "0" the state at once, none the state once consistent, N the changes after N if the cache
+//      has reached N (410 once it no longer holds them; beyond the cache, the control plane), watch-lists
+//      (sendInitialEvents) the state not older than asked. While the control plane does not answer, watches are 503
+//      as before.
 //   4. Everything else goes to the control plane; a read that gets no answer there falls back to the cache.
 import type { KubeClient } from '../kube/client.ts';
 import type { Stage } from './chain.ts';
@@ -84,10 +85,11 @@ export function chooseBackend(input: RuleInput): Backend {
     case 'continue':
       return 'cache'; // cacheCanAnswer: the cache's own token
     case 'notOlderThan':
-      return input.cacheResourceVersion !== undefined &&
-        input.cacheResourceVersion >= freshness.resourceVersion
-        ? 'cache'
-        : 'cache-when-reached';
+      if (input.cacheResourceVersion !== undefined && input.cacheResourceVersion >= freshness.resourceVersion)
+        return 'cache';
+      // A watch beyond the cache resumes from the control plane's own resourceVersion (a forwarded list's, a
+      // bookmark's), which the cache reaches only with its next bookmark: waiting would only delay it.
+      return input.verb === 'watch' ? 'control-plane' : 'cache-when-reached';
     case 'exact':
       return input.snapshotAtExact ? 'cache' : 'control-plane';
     case 'consistent':
@@ -149,7 +151,10 @@ export function storage(deps: StorageDeps): Stage {
       namespace: request.namespace,
       controlPlaneAvailable: deps.health.available(),
       namespaceEmptyInCache: Boolean(
-        view && request.namespace && namespaceIsEmpty(view, scope, request.namespace),
+        view &&
+        request.namespace &&
+        (request.verb === 'list' || request.verb === 'deletecollection') &&
+        namespaceIsEmpty(view, scope, request.namespace),
       ),
       // A cache between a 410 and its relist knows no resourceVersion to answer with.
       cacheCanAnswer:
