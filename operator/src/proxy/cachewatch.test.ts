@@ -136,7 +136,7 @@ function cacheOf(items: CachedClaim[], history: CacheEvent[], from: bigint) {
   let listener: ((e: CacheEvent) => void) | undefined;
   let ended: (() => void) | undefined;
   const claims = {
-    view: () => ({ items, resourceVersion: '10', generation: 1 }),
+    resourceVersion: () => '10',
     follow: (_g: string, _v: string, _p: string, l: (e: CacheEvent) => void, e: () => void) => {
       listener = l;
       ended = e;

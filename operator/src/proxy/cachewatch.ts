@@ -120,7 +120,7 @@ export async function serveWatchFromCache(options: CacheWatchOptions): Promise<v
   if (bookmarks)
     timers.push(
       setInterval(() => {
-        const current = claims.view(request.group, request.version, request.resource)?.resourceVersion;
+        const current = claims.resourceVersion(request.group, request.version, request.resource);
         if (current && current !== sentVersion) {
           cacheVersion = current;
           bookmark();

@@ -31,6 +31,8 @@ export interface ClaimCache {
   synced: Promise<void>;
   /** The cached claims of one resource, or undefined while it has not synced. */
   view(group: string, version: string, plural: string): ClaimView | undefined;
+  /** The resourceVersion a resource's view would have, without building the view; undefined while not synced. */
+  resourceVersion(group: string, version: string, plural: string): string | undefined;
   /** Whether the resource has synced: then the cache holds every claim of this cluster (as of its last event). */
   hasSynced(group: string, version: string, plural: string): boolean;
   /** The cached claim stored under a control-plane name, if the resource has synced and holds it. */
@@ -216,6 +218,10 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
         resourceVersion: entry.informer.resourceVersion(),
         generation: entry.generation,
       };
+    },
+    resourceVersion(group, version, plural) {
+      const entry = resources.get(`${group}/${version}/${plural}`);
+      return entry?.informer.synced() ? entry.informer.resourceVersion() : undefined;
     },
     hasSynced(group, version, plural) {
       return resources.get(`${group}/${version}/${plural}`)?.informer.synced() ?? false;

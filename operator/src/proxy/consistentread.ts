@@ -64,7 +64,7 @@ export function consistentReads(): ConsistentReads {
   };
   const seen = (ctx: RequestContext, claims: ClaimCache) => {
     const r = resourceOf(ctx);
-    return claims.view(r.group, r.version, r.resource)?.resourceVersion;
+    return claims.resourceVersion(r.group, r.version, r.resource);
   };
   const reach = async (ctx: RequestContext, deps: ConsistentReadDeps, target: bigint, at: string) => {
     const r = resourceOf(ctx);
