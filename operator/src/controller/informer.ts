@@ -1,7 +1,7 @@
 // A client-node informer (ListWatch) under supervision. client-node 2.x stops an informer for good on most errors
 // (HTTP errors, connection resets, a failing list), emits `error` with AbortError on its own stop(), and never asks
 // for bookmarks. This wrapper restarts it with backoff, ignores its own stop, requests bookmarks, lists with the
-// same selectors as the watch, and reports when the cache has synced.
+// same selectors as the watch, reports when the cache has synced, and how far it has seen (events and bookmarks).
 import { ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.ts';
@@ -17,6 +17,8 @@ export interface SupervisedInformer<T extends KubernetesObject> {
   synced(): boolean;
   /** Restarts now, with the backoff reset, when it is waiting to restart after a failure (at most once per minBackoffMs). */
   retryNow(): void;
+  /** The resourceVersion the cache holds every change up to: of its last list, event or bookmark. */
+  resourceVersion(): string;
 }
 
 export interface InformerOptions<T extends KubernetesObject> {
@@ -31,6 +33,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   onError?(err: unknown): void;
   /** Called after every successful list (the first and each relist), with the list's resourceVersion. */
   onListed?(resourceVersion: string | undefined): void;
+  /** Called once the cache holds what a list, event or bookmark brought, with resourceVersion() updated. */
+  onProgress?(): void;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -47,12 +51,14 @@ export function supervisedInformer<T extends KubernetesObject>(
     });
     listed = true;
     options.onListed?.(list.metadata?.resourceVersion);
+    // ListWatch stores the list once this returns, in the same turn.
+    setImmediate(() => options.onProgress?.());
     return list;
   };
   const separator = path.includes('?') ? '&' : '?';
   const informer = new ListWatch<T>(
     `${path}${separator}allowWatchBookmarks=true`,
-    new Watch(client.kubeConfig),
+    progressWatch(client, () => options.onProgress?.()),
     listFn,
     false,
     labelSelector,
@@ -127,6 +133,7 @@ export function supervisedInformer<T extends KubernetesObject>(
     get: (name, namespace) => informer.get(name, namespace),
     list: (namespace) => informer.list(namespace),
     synced: () => listed,
+    resourceVersion: () => informer.latestResourceVersion(),
     retryNow() {
       // At most once a second: callers may ask on every request while a list keeps failing (403).
       if (running || stopping || !restartTimer || Date.now() - begunAt < minBackoff) return;
@@ -136,6 +143,27 @@ export function supervisedInformer<T extends KubernetesObject>(
       void begin();
     },
   };
+}
+
+/**
+ * A Watch that reports each event and bookmark after ListWatch has handled it (its handler stores the object, then
+ * the resourceVersion, synchronously): bookmarks change no object, but prove the cache has caught up that far.
+ */
+function progressWatch(client: KubeClient, progressed: () => void): Watch {
+  const watch = new Watch(client.kubeConfig);
+  const start = watch.watch.bind(watch);
+  watch.watch = (path, query, callback, done) =>
+    start(
+      path,
+      query,
+      (phase, obj, raw) => {
+        const handled = callback(phase, obj, raw) as unknown;
+        if (handled instanceof Promise) void handled.then(progressed, progressed);
+        else progressed();
+      },
+      done,
+    );
+  return watch;
 }
 
 function describe(err: unknown): string {

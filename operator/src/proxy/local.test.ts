@@ -1,18 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { controlPlaneName, originLabels } from '../claims/identity.ts';
-import type { ServedResource } from '../catalog/catalog.ts';
+import { claimResource } from '../catalog/testdata.ts';
 import type { CachedClaim } from './claimcache.ts';
-import { answerFromCache, namespaceIsEmpty } from './local.ts';
-import type { ResourceRequest } from './requestinfo.ts';
+import { decodeContinue } from './cachelist.ts';
+import { answerFromCache, namespaceIsEmpty, type CacheState } from './local.ts';
+import { snapshots } from './snapshots.ts';
+import { claimRequest } from './testdata.ts';
 import { toControlPlane } from './translate.ts';
 
 const scope = { clusterID: 'c1', targetNamespace: 'team-1' };
-const resource = {
-  kind: 'KubernetesCluster',
-  listKind: 'KubernetesClusterList',
-  plural: 'kubernetesclusters',
-  printerColumns: [],
-} as unknown as ServedResource;
+const resource = claimResource();
 const stored = (name: string, namespace: string, labels: Record<string, string> = {}) =>
   toControlPlane(
     { apiVersion: 'platform.example.org/v1alpha1', kind: 'KubernetesCluster', metadata: { name, labels } },
@@ -29,17 +26,15 @@ const otherCluster = {
 const view = {
   items: [stored('web', 'shop', { tier: 'gold' }), stored('db', 'shop'), stored('web', 'blog'), otherCluster],
   resourceVersion: '77',
+  generation: 1,
 };
-const request = (verb: ResourceRequest['verb'], namespace?: string, name?: string): ResourceRequest => ({
-  group: 'platform.example.org',
-  version: 'v1alpha1',
-  resource: 'kubernetesclusters',
-  namespace,
-  name,
-  namedInPath: verb !== 'list' && name !== undefined,
-  subresource: undefined,
-  verb,
-});
+const kept = snapshots(() => scope);
+const cache: CacheState = {
+  current: kept.of('r', view),
+  at: (rv) => kept.at('r', rv),
+  keep: (snapshot) => kept.keep('r', snapshot),
+};
+const request = claimRequest;
 const names = (body: Record<string, unknown>) =>
   (body.items as { metadata: { namespace: string; name: string } }[]).map(
     (i) => `${i.metadata.namespace}/${i.metadata.name}`,
@@ -47,14 +42,7 @@ const names = (body: Record<string, unknown>) =>
 
 describe('answers from the claim cache', () => {
   it('lists one namespace of this cluster under app names, with selectors and the cache resourceVersion', () => {
-    const all = answerFromCache(
-      request('list', 'shop'),
-      new URLSearchParams(),
-      undefined,
-      view,
-      scope,
-      resource,
-    );
+    const all = answerFromCache(request('list', 'shop'), new URLSearchParams(), undefined, cache, resource);
     expect(all?.code).toBe(200);
     expect(all?.body).toMatchObject({ kind: 'KubernetesClusterList', metadata: { resourceVersion: '77' } });
     expect(names(all!.body)).toEqual(['shop/db', 'shop/web']);
@@ -62,8 +50,7 @@ describe('answers from the claim cache', () => {
       request('list'),
       new URLSearchParams({ labelSelector: 'tier=gold' }),
       undefined,
-      view,
-      scope,
+      cache,
       resource,
     );
     expect(names(gold!.body)).toEqual(['shop/web']);
@@ -71,8 +58,7 @@ describe('answers from the claim cache', () => {
       request('list'),
       new URLSearchParams({ fieldSelector: 'metadata.name=web,metadata.namespace!=shop' }),
       undefined,
-      view,
-      scope,
+      cache,
       resource,
     );
     expect(names(byName!.body)).toEqual(['blog/web']);
@@ -83,8 +69,7 @@ describe('answers from the claim cache', () => {
       request('get', 'shop', 'db'),
       new URLSearchParams(),
       undefined,
-      view,
-      scope,
+      cache,
       resource,
     );
     expect(got?.body).toMatchObject({ metadata: { name: 'db', namespace: 'shop' } });
@@ -92,8 +77,7 @@ describe('answers from the claim cache', () => {
       request('get', 'blog', 'db'),
       new URLSearchParams(),
       undefined,
-      view,
-      scope,
+      cache,
       resource,
     );
     expect(missing?.code).toBe(404);
@@ -106,34 +90,77 @@ describe('answers from the claim cache', () => {
   it('declines what it cannot answer exactly: continue tokens, other field selectors, deleting existing claims', () => {
     const q = (params: Record<string, string>) => new URLSearchParams(params);
     expect(
-      answerFromCache(request('list', 'shop'), q({ continue: 'x' }), undefined, view, scope, resource),
+      answerFromCache(request('list', 'shop'), q({ continue: 'x' }), undefined, cache, resource),
     ).toBeUndefined();
     expect(
-      answerFromCache(
-        request('list', 'shop'),
-        q({ fieldSelector: 'spec.id=1' }),
-        undefined,
-        view,
-        scope,
-        resource,
-      ),
+      answerFromCache(request('list', 'shop'), q({ fieldSelector: 'spec.id=1' }), undefined, cache, resource),
     ).toBeUndefined();
     expect(
-      answerFromCache(request('deletecollection', 'shop'), q({}), undefined, view, scope, resource),
+      answerFromCache(request('deletecollection', 'shop'), q({}), undefined, cache, resource),
     ).toBeUndefined();
     expect(
-      answerFromCache(request('deletecollection', 'empty'), q({}), undefined, view, scope, resource)?.code,
+      answerFromCache(request('deletecollection', 'empty'), q({}), undefined, cache, resource)?.code,
     ).toBe(200);
     expect(
-      answerFromCache(
-        request('list', 'shop'),
-        q({ labelSelector: 'a in b' }),
-        undefined,
-        view,
-        scope,
-        resource,
-      )?.code,
+      answerFromCache(request('list', 'shop'), q({ labelSelector: 'a in b' }), undefined, cache, resource)
+        ?.code,
     ).toBe(400);
+  });
+
+  it('pages from the snapshot a continue token names, even after the cache moved on, and 410 once it is gone', () => {
+    let now = 0;
+    const pages = snapshots(
+      () => scope,
+      () => now,
+    );
+    const state = (v: typeof view): CacheState => ({
+      current: pages.of('r', v),
+      at: (rv) => pages.at('r', rv),
+      keep: (snapshot) => pages.keep('r', snapshot),
+    });
+    const first = answerFromCache(
+      request('list'),
+      new URLSearchParams({ limit: '2' }),
+      undefined,
+      state(view),
+      resource,
+    );
+    expect(names(first!.body)).toEqual(['blog/web', 'shop/db']);
+    const meta = first!.body.metadata as {
+      continue: string;
+      remainingItemCount: number;
+      resourceVersion: string;
+    };
+    expect(meta).toMatchObject({ resourceVersion: '77', remainingItemCount: 1 });
+    expect(decodeContinue(meta.continue)).toEqual({ resourceVersion: '77', after: 'shop/db' });
+    // A claim added after the first page is not on the second: the list reads one state.
+    const later = { items: [...view.items, stored('zz', 'shop')], resourceVersion: '80', generation: 2 };
+    const next = () =>
+      answerFromCache(
+        request('list'),
+        new URLSearchParams({ limit: '2', continue: meta.continue }),
+        undefined,
+        state(later),
+        resource,
+      );
+    const second = next();
+    expect(names(second!.body)).toEqual(['shop/web']);
+    expect(second!.body.metadata).toEqual({ resourceVersion: '77' });
+    now += 6 * 60_000;
+    expect(next()).toMatchObject({ code: 410, body: { reason: 'Expired' } });
+  });
+
+  it('answers an exact resourceVersion only from the snapshot at it', () => {
+    const exact = (rv: string) =>
+      answerFromCache(
+        request('list'),
+        new URLSearchParams({ resourceVersion: rv, resourceVersionMatch: 'Exact' }),
+        undefined,
+        cache,
+        resource,
+      );
+    expect(names(exact('77')!.body)).toHaveLength(3);
+    expect(exact('76')).toBeUndefined();
   });
 
   it('knows which app namespaces hold no claims of this cluster', () => {

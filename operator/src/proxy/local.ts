@@ -1,23 +1,21 @@
-// Answers the proxy gives from its claim cache instead of the control plane: reads while the control plane is
-// unreachable, and lists or deletecollections in app namespaces that hold no claims (the namespace controller asks
-// every namespaced API of the cluster on every namespace deletion; those must never wait for the control plane).
-// Pure: the cache's view in, the response out.
+// Answers the proxy gives from its claim cache instead of the control plane, whenever the storage rule lets it: reads
+// the cache is fresh enough for, reads while the control plane is unreachable, and lists or deletecollections in app
+// namespaces that hold no claims (the namespace controller asks every namespaced API of the cluster on every
+// namespace deletion; those must never wait for the control plane). Pure: the cache's snapshots in, the response out.
 import { appNamespaceLabel, clusterIDLabel, labelValue } from '../claims/identity.ts';
 import type { ServedResource } from '../catalog/catalog.ts';
 import type { ClaimView } from './claimcache.ts';
 import type { ResourceRequest } from './requestinfo.ts';
+import { decodeContinue, encodeContinue, selectionOf, selectPage } from './cachelist.ts';
+import { freshnessOf, pageLimit } from './freshness.ts';
 import { negotiateRepresentation, renderList, renderObject } from './representation.ts';
-import { matchesLabels, parseLabelSelector } from './selectors.ts';
-import { fromControlPlane, type Scope } from './translate.ts';
+import { find, type Snapshot } from './snapshots.ts';
+import type { Scope } from './translate.ts';
 
 export interface LocalAnswer {
   code: number;
   body: Record<string, unknown>;
 }
-
-type Obj = Record<string, unknown> & {
-  metadata?: Record<string, unknown> & { name?: string; namespace?: string };
-};
 
 /**
  * Whether the cache knows of no claim of this resource in the app namespace. By labels only, without checking each
@@ -32,60 +30,104 @@ export function namespaceIsEmpty(view: ClaimView, scope: Scope, namespace: strin
   });
 }
 
+/** What the cache needs to answer a read: the snapshot now, and those kept for continue tokens. */
+export interface CacheState {
+  current: Snapshot;
+  at(resourceVersion: string): Snapshot | undefined;
+  /** Keep this snapshot for the continue token just handed out. */
+  keep(snapshot: Snapshot): void;
+}
+
+/**
+ * Whether the cache can answer this get, list or deletecollection exactly as the control plane would, whatever it
+ * holds: not for a media type it cannot produce, a field selector on other fields, or a continue token of the
+ * control plane's.
+ */
+export function cacheCanAnswer(
+  info: ResourceRequest,
+  query: URLSearchParams,
+  accept: string | undefined,
+): boolean {
+  if (!negotiateRepresentation(accept)) return false;
+  const token = query.get('continue');
+  if (token && !decodeContinue(token)) return false;
+  if (info.verb === 'get') return true;
+  try {
+    return selectionOf(info.namespace, query) !== undefined;
+  } catch {
+    return true; // a malformed label selector: the cache answers the 400
+  }
+}
+
 /**
  * get, list or deletecollection (of nothing) answered from the cache; undefined when the cache cannot answer
- * exactly as the control plane would (a continue token, a field selector on other fields, an unknown media type).
+ * exactly as the control plane would (cacheCanAnswer, or a deletecollection that would delete something). The
+ * caller decided the cache is fresh enough (the storage rule); an exact resourceVersion or continue token is read
+ * from the snapshot taken at it, or is answered 410 Expired once that is gone, as kube-apiserver answers after
+ * compaction.
  */
 export function answerFromCache(
   info: ResourceRequest,
   query: URLSearchParams,
   accept: string | undefined,
-  view: ClaimView,
-  scope: Scope,
+  cache: CacheState,
   resource: ServedResource,
 ): LocalAnswer | undefined {
   const representation = negotiateRepresentation(accept);
-  if (!representation || query.get('continue')) return undefined;
+  if (!representation || !cacheCanAnswer(info, query, accept)) return undefined;
+  const token = query.get('continue') ? decodeContinue(query.get('continue')!) : undefined;
+  const exact = info.verb === 'list' ? freshnessOf('list', query) : undefined;
+  let snapshot = cache.current;
+  if (token || exact?.kind === 'exact') {
+    const rv = token ? token.resourceVersion : String((exact as { resourceVersion: bigint }).resourceVersion);
+    const then = rv === snapshot.resourceVersion ? snapshot : cache.at(rv);
+    if (!then) return token ? expired() : undefined;
+    snapshot = then;
+  }
   const ctx = {
     resource,
     apiVersion: `${info.group}/${info.version}`,
-    resourceVersion: view.resourceVersion,
+    resourceVersion: snapshot.resourceVersion,
     includeObject: query.get('includeObject'),
     now: Date.now(),
   };
-  const objects = view.items
-    .map((claim) => fromControlPlane(claim as Obj, scope))
-    .filter((o): o is Obj => Boolean(o) && (!info.namespace || o!.metadata?.namespace === info.namespace))
-    // kube-apiserver lists in storage-key order: by namespace, then name.
-    .sort((a, b) => key(a).localeCompare(key(b)));
   if (info.verb === 'get') {
-    const found = objects.find((o) => o.metadata?.name === info.name);
+    const found = info.namespace && info.name ? find(snapshot, info.namespace, info.name) : undefined;
     if (!found) return notFound(info);
     return { code: 200, body: renderObject(found, representation, ctx) };
   }
-  let labels;
+  let selection;
   try {
-    labels = parseLabelSelector(query.get('labelSelector'));
+    selection = selectionOf(info.namespace, query)!;
   } catch (err) {
     return { code: 400, body: failure(400, 'BadRequest', (err as Error).message) };
   }
-  const fields: [string, boolean, string][] = [];
-  for (const term of (query.get('fieldSelector') ?? '').split(',').filter(Boolean)) {
-    const match = /^metadata\.(name|namespace)(==|=|!=)(.*)$/.exec(term);
-    if (!match) return undefined;
-    fields.push([match[1]!, match[2] !== '!=', match[3]!]);
+  const limit = info.verb === 'list' ? pageLimit(query) : 0;
+  const page = selectPage(snapshot.objects, selection, limit, token?.after);
+  if (info.verb === 'deletecollection' && page.items.length > 0) return undefined;
+  let next: string | undefined;
+  if (page.continueAfter !== undefined) {
+    next = encodeContinue({ resourceVersion: snapshot.resourceVersion, after: page.continueAfter });
+    cache.keep(snapshot);
   }
-  const selected = objects.filter(
-    (o) =>
-      matchesLabels(labels, o.metadata?.labels as Record<string, string> | undefined) &&
-      fields.every(([field, equal, value]) => (o.metadata?.[field] === value) === equal),
-  );
-  if (info.verb === 'deletecollection' && selected.length > 0) return undefined;
-  return { code: 200, body: renderList(selected, representation, ctx) };
+  const rendered = renderList(page.items, representation, {
+    ...ctx,
+    ...(next ? { continue: next } : {}),
+    ...(page.remainingItemCount !== undefined ? { remainingItemCount: page.remainingItemCount } : {}),
+  });
+  return { code: 200, body: rendered };
 }
 
-function key(o: Obj): string {
-  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+/** kube-apiserver's answer to a continue token whose revision was compacted. */
+function expired(): LocalAnswer {
+  return {
+    code: 410,
+    body: failure(
+      410,
+      'Expired',
+      'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+    ),
+  };
 }
 
 function notFound(info: ResourceRequest): LocalAnswer {

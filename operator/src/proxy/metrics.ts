@@ -1,5 +1,6 @@
 // Prometheus metrics of the proxy: what the aggregator asked (verb, resource, code, latency), what the control plane
-// cost (upstream latency), and how many watches are open. Label values are bounded: verbs and codes are small sets,
+// cost (upstream latency), which reads the claim cache answered, how long consistent reads waited for it, and how
+// many watches are open. Label values are bounded: verbs and codes are small sets,
 // resources come from the catalog.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -14,6 +15,13 @@ export interface ProxyMetrics {
   controlPlaneAvailable(available: boolean): void;
   /** 1 once the claim cache holds a first list of every claim resource: only then can reads outlive an outage. */
   claimCacheSynced(synced: boolean): void;
+  /** A get or list answered from the claim cache or forwarded to the control plane. */
+  read(labels: { verb: string; resource: string; source: 'cache' | 'control-plane' }): void;
+  /**
+   * A consistent read's wait for the cache to catch up with the control plane (asking where it stands included);
+   * 'behind': forwarded without asking, as the cache has seen nothing new since it last lagged.
+   */
+  consistentRead(outcome: 'fresh' | 'timeout' | 'behind', seconds: number): void;
 }
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -57,8 +65,27 @@ export function createProxyMetrics(registry = new Registry()): ProxyMetrics {
     help: '1 once the claim cache has listed every claim resource (reads can then be answered during an outage)',
     registers: [registry],
   });
+  const reads = new Counter({
+    name: 'ctp_connector_proxy_reads_total',
+    help: 'Gets and lists, by whether the claim cache answered them or the control plane',
+    labelNames: ['verb', 'resource', 'source'],
+    registers: [registry],
+  });
+  const consistentWait = new Histogram({
+    name: 'ctp_connector_proxy_consistent_read_wait_seconds',
+    help: "Time a consistent read waited for the claim cache to reach the control plane's resourceVersion, by outcome (fresh: answered from the cache; timeout: forwarded; behind: forwarded at once, the cache having seen nothing new since it last lagged)",
+    labelNames: ['outcome'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
   return {
     registry,
+    read(labels) {
+      reads.inc(labels);
+    },
+    consistentRead(outcome, seconds) {
+      consistentWait.observe({ outcome }, seconds);
+    },
     request({ verb, resource, code }, seconds) {
       requests.inc({ verb, resource, code: String(code) });
       if (verb !== 'watch') duration.observe({ verb, resource }, seconds);

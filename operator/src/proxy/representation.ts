@@ -28,6 +28,9 @@ export interface ListContext {
   resource: ServedResource;
   apiVersion: string;
   resourceVersion: string;
+  /** For a page of a list: the token of the next page and how many objects follow, when known. */
+  continue?: string;
+  remainingItemCount?: number;
   /** The query's includeObject for Tables: None, Metadata (default) or Object. */
   includeObject?: string | null;
   /** Milliseconds since the epoch, for date columns (shown as ages, as kube-apiserver does). */
@@ -35,7 +38,11 @@ export interface ListContext {
 }
 
 export function renderList(objects: Obj[], representation: Representation, ctx: ListContext): Obj {
-  const metadata = { resourceVersion: ctx.resourceVersion };
+  const metadata = {
+    resourceVersion: ctx.resourceVersion,
+    ...(ctx.continue ? { continue: ctx.continue } : {}),
+    ...(ctx.remainingItemCount !== undefined ? { remainingItemCount: ctx.remainingItemCount } : {}),
+  };
   switch (representation.as) {
     case 'Object':
       return { kind: ctx.resource.listKind, apiVersion: ctx.apiVersion, metadata, items: objects };

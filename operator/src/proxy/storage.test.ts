@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { freshnessOf, watchStartOf } from './freshness.ts';
 import type { Verb } from './requestinfo.ts';
-import { chooseBackend } from './storage.ts';
+import { chooseBackend, type RuleInput } from './storage.ts';
 
 const verbs: Verb[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
 
@@ -37,6 +38,73 @@ describe('the storage rule', () => {
           expect(
             chooseBackend({ verb, namespace, controlPlaneAvailable: false, namespaceEmptyInCache: empty }),
           ).toBe('unavailable');
+        },
+      ),
+    );
+  });
+});
+
+describe('the storage rule for reads the cache can answer', () => {
+  const read = (
+    verb: 'get' | 'list' | 'watch',
+    params: Record<string, string>,
+    extra: Partial<RuleInput> = {},
+  ) =>
+    chooseBackend({
+      verb,
+      namespace: 'shop',
+      controlPlaneAvailable: true,
+      namespaceEmptyInCache: false,
+      cacheCanAnswer: true,
+      freshness:
+        verb === 'watch'
+          ? watchStartOf(new URLSearchParams(params))!.freshness
+          : freshnessOf(verb, new URLSearchParams(params)),
+      cacheResourceVersion: 100n,
+      ...extra,
+    });
+
+  it('answers as kube-apiserver answers from its watch cache', () => {
+    expect(read('list', { resourceVersion: '0' })).toBe('cache');
+    expect(read('get', { resourceVersion: '0' })).toBe('cache');
+    expect(read('list', { resourceVersion: '100' })).toBe('cache');
+    expect(read('list', { resourceVersion: '101' })).toBe('cache-when-reached');
+    expect(read('watch', { resourceVersion: '100' })).toBe('cache');
+    expect(read('watch', { resourceVersion: '101' })).toBe('control-plane');
+    expect(read('watch', {})).toBe('cache-when-consistent');
+    expect(read('get', { resourceVersion: '99' })).toBe('cache');
+    expect(read('list', { resourceVersion: '100', resourceVersionMatch: 'Exact' })).toBe('control-plane');
+    expect(read('list', { resourceVersion: '100', limit: '5' }, { snapshotAtExact: true })).toBe('cache');
+    expect(read('list', {})).toBe('cache-when-consistent');
+    expect(read('list', { continue: 'token' })).toBe('cache');
+    // kube-apiserver reads consistent gets from etcd; asking where the control plane stands costs as much.
+    expect(read('get', {})).toBe('control-plane');
+    expect(read('list', { resourceVersionMatch: 'Exact' })).toBe('control-plane');
+  });
+
+  it('never answers from a cache that cannot represent the answer, nor writes or watches', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...verbs),
+        fc.constantFrom<Record<string, string>[]>(
+          {},
+          { resourceVersion: '0' },
+          { resourceVersion: '5' },
+          { continue: 'x' },
+        ),
+        fc.boolean(),
+        (verb, params, canAnswer) => {
+          const backend = chooseBackend({
+            verb,
+            namespace: 'shop',
+            controlPlaneAvailable: true,
+            namespaceEmptyInCache: false,
+            cacheCanAnswer: canAnswer,
+            freshness:
+              verb === 'get' || verb === 'list' ? freshnessOf(verb, new URLSearchParams(params)) : undefined,
+            cacheResourceVersion: 10n,
+          });
+          if (!canAnswer || (verb !== 'get' && verb !== 'list')) expect(backend).toBe('control-plane');
         },
       ),
     );

@@ -84,7 +84,8 @@ export async function relayWatch(options: RelayOptions): Promise<void> {
   res.end();
 }
 
-async function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+/** Resolves once the client has read what is buffered (or went away). */
+export async function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
   if (signal.aborted || res.destroyed) return;
   try {
     await once(res, 'drain', { signal });
