@@ -43,6 +43,7 @@ function world(state: { current: string | Error; cached: string; reaches?: strin
       available: () => true,
       answered: () => undefined,
       failed: () => undefined,
+      suspect: () => undefined,
       stop: () => undefined,
     },
     metrics: createProxyMetrics(),
