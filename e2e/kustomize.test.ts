@@ -53,15 +53,18 @@ describe('config/default (kustomize)', () => {
     expect(keys).toEqual([
       'ClusterRole ctp-connector-operator',
       'ClusterRole ctp-connector-proxy',
+      'ClusterRole ctp-connector-proxy-secrets',
       'ClusterRoleBinding ctp-connector-operator',
       'CustomResourceDefinition controlplaneconnections.connect.ctp.dev',
       'Deployment ctp-system/ctp-connector-operator',
       'Namespace ctp-system',
       'Role ctp-system/ctp-connector-operator',
-      'Role kube-system/ctp-connector-operator-auth',
       'RoleBinding ctp-system/ctp-connector-operator',
-      'RoleBinding kube-system/ctp-connector-operator-auth',
       'ServiceAccount ctp-system/ctp-connector-operator',
+      'ValidatingAdmissionPolicy ctp-connector-connection-secrets',
+      'ValidatingAdmissionPolicy ctp-connector-operator-owned',
+      'ValidatingAdmissionPolicyBinding ctp-connector-connection-secrets',
+      'ValidatingAdmissionPolicyBinding ctp-connector-operator-owned',
     ]);
   });
 
