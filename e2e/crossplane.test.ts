@@ -49,6 +49,38 @@ async function getJSON(cluster: KubectlTarget, args: string[]): Promise<KubeObje
   ) as KubeObject;
 }
 
+interface EventObject {
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  involvedObject: { apiVersion: string; kind: string; name: string; namespace: string; uid: string };
+  reason: string;
+  message: string;
+  count: number;
+  source?: { component?: string };
+  reportingComponent?: string;
+}
+
+async function eventsAbout(cluster: KubectlTarget, namespace: string, name: string): Promise<EventObject[]> {
+  const list = JSON.parse(
+    await kubectlOk(cluster, [
+      '-n',
+      namespace,
+      'get',
+      'events',
+      '--field-selector',
+      `involvedObject.name=${name}`,
+      '-o',
+      'json',
+    ]),
+  ) as { items: EventObject[] };
+  return list.items;
+}
+
 function condition(obj: KubeObject, type: string): Condition | undefined {
   return obj.status?.conditions?.find((c) => c.type === type);
 }
@@ -86,6 +118,48 @@ describe('a control plane with real Crossplane', () => {
   let cp: Cluster;
   let connection: ProxiedConnection;
   const timings: Record<string, unknown> = {};
+
+  /**
+   * Crossplane's Events about a stored object appear on the app object, once each, with the app's names: in
+   * `kubectl get events`, `kubectl events --for` and `kubectl describe`.
+   */
+  async function expectEventsInApp(resource: string, kind: string, name: string, reasons: string[]) {
+    const storedName = controlPlaneName(name, ns, connection.clusterID);
+    const stored = await getJSON(cp, [resource, '-n', target, storedName]);
+    const inControlPlane = await eventsAbout(cp, target, storedName);
+    for (const reason of reasons) expect(inControlPlane.map((e) => e.reason)).toContain(reason);
+    const started = Date.now();
+    // Every control-plane Event has its app Event, with at least the count it had when read.
+    const mirrors = (events: EventObject[], source: EventObject) =>
+      events.find((e) => e.metadata.annotations?.['connect.ctp.dev/source-event'] === source.metadata.uid);
+    const seen = await waitFor(
+      async () => {
+        const events = await eventsAbout(app, ns, name);
+        return inControlPlane.every((c) => (mirrors(events, c)?.count ?? 0) >= c.count) ? events : undefined;
+      },
+      { timeoutMs: 30_000, what: `Crossplane's events on ${kind} ${name} in the app cluster` },
+    );
+    timings[`eventsOn${kind}`] = Date.now() - started;
+    // One app Event per control-plane Event, named after the source's uid, with the app's names.
+    const delivered = seen.filter(
+      (e) => e.metadata.labels?.['connect.ctp.dev/delivered-by'] === 'crossplane',
+    );
+    expect(delivered).toHaveLength(seen.length);
+    const sources = delivered.map((e) => e.metadata.annotations?.['connect.ctp.dev/source-event']);
+    expect(new Set(sources).size).toBe(delivered.length);
+    for (const event of delivered) {
+      expect(event.involvedObject).toMatchObject({ kind, name, namespace: ns, uid: stored.metadata.uid });
+      expect(event.source?.component).toMatch(/ via ctp-connector$/);
+      expect(event.message).not.toContain(target);
+      expect(event.message).not.toContain(storedName);
+    }
+    const forKind = await kubectlOk(app, ['-n', ns, 'events', '--for', `${kind}/${name}`]);
+    for (const reason of reasons) expect(forKind).toContain(reason);
+    const described = await kubectlOk(app, ['-n', ns, 'describe', resource, name]);
+    const eventsSection = described.slice(described.lastIndexOf('Events:'));
+    for (const reason of reasons) expect(eventsSection).toContain(reason);
+    expect(eventsSection).toContain('via ctp-connector');
+  }
 
   /** The object as the control plane stores it, after checking that its status was written by Crossplane alone. */
   async function storedByCrossplane(resource: string, name: string): Promise<KubeObject> {
@@ -209,6 +283,8 @@ describe('a control plane with real Crossplane', () => {
     timings.connectionSecretDelivered = Date.now() - started;
     const kubeconfig = Buffer.from(delivered.data?.kubeconfig ?? '', 'base64').toString();
     expect(kubeconfig).toContain(`server: 'https://${xrName}.clusters.example.org'`);
+
+    await expectEventsInApp(claimResource, 'KubernetesCluster', 'cluster-1', ['BindCompositeResource']);
   });
 
   it('a v2 namespaced XR applied in the app cluster is composed in the target namespace and made Ready by Crossplane', async () => {
@@ -241,5 +317,47 @@ describe('a control plane with real Crossplane', () => {
     ]);
     const [secret] = await composedFor(cp, 'secrets', stored);
     expect(Object.keys(secret?.data ?? {}).sort()).toEqual(['endpoint', 'password', 'port', 'username']);
+
+    const reasons = [...new Set((await eventsAbout(cp, target, stored.metadata.name)).map((e) => e.reason))];
+    expect(reasons.length).toBeGreaterThan(0);
+    await expectEventsInApp(databaseResource, 'Database', 'orders', reasons);
+  });
+
+  it("never delivers the events of another cluster's claims in the shared namespace", async () => {
+    // Another cluster's claim, stored as its connector would store it: Crossplane binds it and records events.
+    const foreignName = controlPlaneName('cluster-1', ns, 'another-cluster');
+    const foreign = claimManifest({
+      name: foreignName,
+      namespace: target,
+      labels: {
+        'connect.ctp.dev/cluster-id': 'another-cluster',
+        'connect.ctp.dev/app-namespace': ns,
+        'connect.ctp.dev/app-name': 'cluster-1',
+        'connect.ctp.dev/name-scheme': 'v2',
+      },
+      annotations: { 'connect.ctp.dev/app-name': 'cluster-1' },
+    });
+    await kubectlOk(cp, ['apply', '-f', '-'], JSON.stringify(foreign));
+    await waitFor(
+      async () =>
+        (await eventsAbout(cp, target, foreignName)).some((e) => e.reason === 'BindCompositeResource')
+          ? true
+          : undefined,
+      { timeoutMs: 30_000, what: "Crossplane's events on the other cluster's claim" },
+    );
+    // Long enough for a delivery to have happened (ours arrive within a second or two).
+    await new Promise((r) => setTimeout(r, 3_000));
+    const ours = new Set([
+      (await getJSON(app, [claimResource, '-n', ns, 'cluster-1'])).metadata.uid,
+      (await getJSON(app, [databaseResource, '-n', ns, 'orders'])).metadata.uid,
+    ]);
+    const all = JSON.parse(await kubectlOk(app, ['get', 'events', '-A', '-o', 'json'])) as {
+      items: EventObject[];
+    };
+    const delivered = all.items.filter((e) => e.metadata.labels?.['connect.ctp.dev/delivered-by']);
+    expect(delivered.length).toBeGreaterThan(0);
+    for (const event of delivered) expect(ours.has(event.involvedObject.uid)).toBe(true);
+    expect(JSON.stringify(all.items)).not.toContain(foreignName);
+    await kubectlOk(cp, ['-n', target, 'delete', claimResource, foreignName, '--wait=false']);
   });
 });

@@ -15,6 +15,7 @@ import { subjectAccessReviewer } from './authorization.ts';
 import { proxyChain } from './chain.ts';
 import { startClaimCache, type ClaimCache } from './claimcache.ts';
 import { startConnectionSecretSync, type ConnectionSecretSync } from './connectionsecrets.ts';
+import { startEventDelivery, type EventDelivery } from './eventdelivery.ts';
 import { eventRecorder } from '../controller/events.ts';
 import { replicaReport } from './report.ts';
 import { newContext } from './context.ts';
@@ -97,9 +98,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   let shuttingDown = false;
   // The claim cache and connection Secret delivery follow the catalog and the credential. A new cache replaces the
   // current one once it has synced, so a rotation during a control-plane outage keeps the reads the old one serves.
-  let followers: { claims: ClaimCache; secrets: ConnectionSecretSync } | undefined;
+  let followers: { claims: ClaimCache; secrets: ConnectionSecretSync; events: EventDelivery } | undefined;
   let pending: ClaimCache | undefined;
-  const stopFollowers = (f: typeof followers) => void f?.secrets.stop().then(() => f.claims.stop());
+  const stopFollowers = (f: typeof followers) =>
+    void Promise.all([f?.secrets.stop(), f?.events.stop()]).then(() => f?.claims.stop());
   const restartFollowers = () => {
     void pending?.stop(); // superseded before it synced
     pending = undefined;
@@ -140,6 +142,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           events: eventRecorder(app, 'ctp-connector-proxy', log),
           log: log.child({ component: 'connection-secrets' }),
         }),
+        events: startEventDelivery({ ...current, app, claims, log: log.child({ component: 'events' }) }),
       };
       metrics.claimCacheSynced(false);
       void claims.synced.then(() => {
