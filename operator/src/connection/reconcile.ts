@@ -413,7 +413,7 @@ async function converge(
   // Connection Secret copies: the proxy may write them only where its replicas deliver them.
   await reconcileSecretGrants(
     deps.app,
-    { connection: name, names, owner, settings },
+    { connection: name, names, settings },
     grantedNamespaces(reports?.data, now(), [settings.namespace, ...systemNamespaces]),
   );
   requeue.push(reportValidMs); // a replica that stopped reporting is forgotten without an event

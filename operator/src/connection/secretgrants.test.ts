@@ -87,7 +87,6 @@ describe('secretsRoleBinding', () => {
       connection: 'prod',
       namespace: 'shop',
       names,
-      owner: [],
       settings: {
         namespace: 'ctp-system',
         image: 'i',
@@ -99,6 +98,7 @@ describe('secretsRoleBinding', () => {
       namespace: 'shop',
       labels: { 'connect.ctp.dev/connection': 'prod', 'connect.ctp.dev/grant': 'connection-secrets' },
     });
+    expect(binding.metadata.ownerReferences).toBeUndefined(); // the finalizer, not the collector, removes it
     expect(binding.roleRef).toEqual({
       apiGroup: 'rbac.authorization.k8s.io',
       kind: 'ClusterRole',

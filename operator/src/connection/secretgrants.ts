@@ -9,7 +9,7 @@
 // proxy restarted after its claims went has no way to find them), then the binding.
 import type { KubeClient } from '../kube/client.ts';
 import { isForbidden, isNotFound } from '../kube/client.ts';
-import { apply, list, remove, type KubeObject, type OwnerReference } from '../kube/resources.ts';
+import { apply, list, remove, type KubeObject } from '../kube/resources.ts';
 import {
   deliveredByLabel,
   releasedAnnotation,
@@ -78,10 +78,9 @@ export function secretsRoleBinding(input: {
   connection: string;
   namespace: string;
   names: OwnedNames;
-  owner: OwnerReference[];
   settings: OperatorSettings;
 }): KubeObject {
-  const { connection, namespace, names, owner, settings } = input;
+  const { connection, namespace, names, settings } = input;
   const subjects: RBACSubject[] = [
     { kind: 'ServiceAccount', name: names.proxy, namespace: settings.namespace },
     ...(settings.operatorSubject ? [settings.operatorSubject] : []),
@@ -92,8 +91,9 @@ export function secretsRoleBinding(input: {
     metadata: {
       name: names.secretsRoleBinding,
       namespace,
+      // No owner reference: under foreground deletion the garbage collector would remove the binding while the
+      // finalizer still needs it to remove the copies (the finalizer removes it, whatever the propagation).
       labels: { ...managedByLabels, [connectionLabel]: connection, [grantLabel]: grantValue },
-      ownerReferences: owner,
     },
     roleRef: {
       apiGroup: 'rbac.authorization.k8s.io',
@@ -121,7 +121,7 @@ export async function grantsOf(app: KubeClient, connection: string): Promise<Kub
 /** Binds the namespaces wanted, and unbinds the others after removing the copies left in them. */
 export async function reconcileSecretGrants(
   app: KubeClient,
-  input: { connection: string; names: OwnedNames; owner: OwnerReference[]; settings: OperatorSettings },
+  input: { connection: string; names: OwnedNames; settings: OperatorSettings },
   namespaces: readonly string[],
 ): Promise<void> {
   const existing = await grantsOf(app, input.connection);

@@ -28,6 +28,19 @@ describe('the storage rule', () => {
     }
   });
 
+  it('answers a consistent list of an empty namespace only once the cache is consistent (read your writes)', () => {
+    const base = {
+      namespace: 'shop',
+      controlPlaneAvailable: true,
+      namespaceEmptyInCache: true,
+      cacheCanAnswer: true,
+      freshness: { kind: 'consistent' as const },
+    };
+    expect(chooseBackend({ ...base, verb: 'list' })).toBe('cache-when-consistent');
+    expect(chooseBackend({ ...base, verb: 'deletecollection' })).toBe('cache');
+    expect(chooseBackend({ ...base, verb: 'list', freshness: { kind: 'any' } })).toBe('cache');
+  });
+
   it('never sends a request to the control plane while it does not answer', () => {
     fc.assert(
       fc.property(

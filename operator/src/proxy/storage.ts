@@ -5,7 +5,8 @@
 //   1. While the control plane does not answer, reads (get, list, and a deletecollection that deletes nothing)
 //      come from the cache when it has synced and can answer them; every other request is refused at once with 503.
 //   2. A list or deletecollection in an app namespace where the synced cache knows no claim is answered from the
-//      cache (the namespace controller asks every API on every namespace deletion; that must never wait).
+//      cache (the namespace controller asks every API on every namespace deletion; that must never wait) — a list
+//      without resourceVersion once the cache is consistent, as in 3.
 //   3. A get or list the synced cache can answer comes from it when it is fresh enough (freshness.ts):
 //      resourceVersion "0": at once; NotOlderThan (or a get or unpaginated list naming a resourceVersion): once the
 //      cache has reached it; Exact (or a paginated list naming one): from the snapshot taken at it, if the cache
@@ -75,7 +76,13 @@ export interface RuleInput {
 export function chooseBackend(input: RuleInput): Backend {
   if (!input.controlPlaneAvailable) return 'unavailable';
   const collection = input.verb === 'list' || input.verb === 'deletecollection';
-  if (collection && input.namespace && input.namespaceEmptyInCache) return 'cache';
+  if (collection && input.namespace && input.namespaceEmptyInCache) {
+    // Still consistent: a claim created a moment ago through another replica may not have reached this cache yet
+    // (the check is one cheap request; while the control plane does not answer, rule 1 applies instead).
+    if (input.verb === 'list' && input.freshness?.kind === 'consistent' && input.cacheCanAnswer)
+      return 'cache-when-consistent';
+    return 'cache';
+  }
   const read = input.verb === 'get' || input.verb === 'list' || input.verb === 'watch';
   if (!read || !input.cacheCanAnswer || !input.freshness) return 'control-plane';
   const freshness = input.freshness;
