@@ -16,6 +16,8 @@ import {
   claimManifest,
   claimResource,
   listClaims,
+  pausedAnnotation,
+  settledInControlPlane,
   type Claim,
   writeConnectionSecret,
 } from './harness/claims.ts';
@@ -147,9 +149,16 @@ describe('finalization under every deletion propagation and policy', () => {
           name: `claim-${i}`,
           namespace: name,
           connectionSecret: i === 0 ? 'claim-0-conn' : undefined,
+          // Paused in Crossplane: claim-0, whose connection Secret the test writes, and under Detach and Migrate
+          // every claim, which must be exactly as they were after finalization. Under Delete Crossplane composes
+          // the others, and the finalizer waits for Crossplane to let them go.
+          paused: i === 0 || policy !== 'Delete',
         }),
       ),
     );
+    for (const claim of await listClaims(cp, target))
+      if (claim.metadata.annotations?.[pausedAnnotation])
+        await settledInControlPlane(cp, target, claim.metadata.name);
     const stored = await listClaims(cp, target);
     expect(stored).toHaveLength(claimCount);
     await writeConnectionSecret(

@@ -144,7 +144,7 @@ describe('least privilege in the app cluster', () => {
     expect(await canI(proxySA, ['list', 'secrets', '--all-namespaces'])).toBe('no');
     expect(await canI(proxySA, ['get', 'secrets', '-n', 'kube-system'])).toBe('no');
 
-    const claim = claimManifest({ name: 'db', namespace: shop, connectionSecret: 'db-conn' });
+    const claim = claimManifest({ name: 'db', namespace: shop, connectionSecret: 'db-conn', paused: true });
     await applyClaims(app, [claim]);
     await writeConnectionSecret(
       cp,
@@ -231,7 +231,9 @@ describe('least privilege in the app cluster', () => {
 
   it('never writes over a Secret the connector did not deliver: the claim gets a ConnectionSecretConflict event', async () => {
     await kubectlOk(app, ['-n', shop, 'create', 'secret', 'generic', 'taken', '--from-literal=key=users']);
-    await applyClaims(app, [claimManifest({ name: 'squatted', namespace: shop, connectionSecret: 'taken' })]);
+    await applyClaims(app, [
+      claimManifest({ name: 'squatted', namespace: shop, connectionSecret: 'taken', paused: true }),
+    ]);
     await writeConnectionSecret(
       cp,
       { targetNamespace: target, namespace: shop, clusterID: connection.clusterID },

@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connectorLabels } from '../operator/src/claims/identity.ts';
 import { connectionLabel } from '../operator/src/connection/names.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
-import { applyClaims, claimManifest, claimResource, listClaims, type Claim } from './harness/claims.ts';
+import {
+  applyClaims,
+  claimManifest,
+  claimResource,
+  listClaims,
+  settledInControlPlane,
+  type Claim,
+} from './harness/claims.ts';
 import { connectCluster, disconnect, type Connected } from './harness/connect.ts';
 import { prepareConnector, startTestOperator } from './harness/connector.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
@@ -104,10 +111,17 @@ describe('disconnecting an app cluster whose claims were created through the pro
     await kubectlOk(app, ['create', 'namespace', namespace]);
     current = await connectCluster(app, name, spec, port);
     timings[`${name}: connection applied → Ready`] = current.readyMs;
+    // What Detach and Migrate leave is compared with what was stored: Crossplane leaves those claims alone (paused).
+    // Under Delete it composes them, and the finalizer waits for Crossplane to let them go.
+    const paused = spec.deletionPolicy !== 'Delete';
     await applyClaims(app, [
-      claimManifest({ name: 'web', namespace }),
-      claimManifest({ name: 'db', namespace, connectionSecret: 'db-conn', labels: { tier: 'gold' } }),
+      claimManifest({ name: 'web', namespace, paused }),
+      claimManifest({ name: 'db', namespace, connectionSecret: 'db-conn', labels: { tier: 'gold' }, paused }),
     ]);
+    const target = spec.targetNamespace as string;
+    if (paused)
+      for (const claim of await listClaims(cp, target))
+        await settledInControlPlane(cp, target, claim.metadata.name);
     return current;
   }
 

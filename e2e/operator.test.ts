@@ -91,6 +91,30 @@ function renamedDatabase(name: string, file: string): string {
     .replace('shortNames: [db]', `shortNames: [${name}db]`);
 }
 
+/**
+ * A renamed copy of the Database XRD in the control plane, and its XR CRD: Crossplane generates it where it runs,
+ * the hand-written copy stands in where not.
+ */
+async function applyXRD(name: string): Promise<void> {
+  const crd = `crd/${name}s.${name}.example.org`;
+  if (!cp.crossplane) {
+    await kubectlOk(cp, ['apply', '-f', '-'], renamedDatabase(name, '21-database-xr-crd.yaml'));
+    await kubectlOk(cp, ['wait', '--for=condition=Established', crd]);
+  }
+  await kubectlOk(cp, ['apply', '-f', '-'], renamedDatabase(name, '20-database-xrd.yaml'));
+  await waitFor(async () => ((await kubectl(cp, ['get', crd])).code === 0 ? true : undefined), {
+    timeoutMs: 30_000,
+    what: `the ${crd} of the new XRD`,
+  });
+  await kubectlOk(cp, ['wait', '--for=condition=Established', crd]);
+}
+
+/** Removes what applyXRD made: Crossplane deletes the CRDs of a deleted XRD itself. */
+async function deleteXRD(name: string): Promise<void> {
+  await kubectlOk(cp, ['delete', 'compositeresourcedefinition', `${name}s.${name}.example.org`]);
+  await kubectlOk(cp, ['delete', 'crd', `${name}s.${name}.example.org`, '--ignore-not-found']);
+}
+
 async function apiServiceExists(name: string): Promise<boolean> {
   return (await kubectl(app, ['get', 'apiservice', name])).code === 0;
 }
@@ -259,12 +283,8 @@ describe('operator', () => {
   });
 
   it('follows XRDs in the control plane: a new one adds its APIService, removing it removes the APIService', async () => {
-    const xrd = renamedDatabase('cache', '20-database-xrd.yaml');
-    const crd = renamedDatabase('cache', '21-database-xr-crd.yaml');
     const started = Date.now();
-    await kubectlOk(cp, ['apply', '-f', '-'], crd);
-    await kubectlOk(cp, ['wait', '--for=condition=Established', 'crd/caches.cache.example.org']);
-    await kubectlOk(cp, ['apply', '-f', '-'], xrd);
+    await applyXRD('cache');
     await waitFor(
       async () =>
         (await kubectl(app, ['get', 'apiservice', 'v1beta1.cache.example.org'])).code === 0
@@ -276,7 +296,7 @@ describe('operator', () => {
       },
     );
     const added = Date.now() - started;
-    await kubectlOk(cp, ['delete', 'compositeresourcedefinition', 'caches.cache.example.org']);
+    await deleteXRD('cache');
     await waitFor(
       async () =>
         (await kubectl(app, ['get', 'apiservice', 'v1beta1.cache.example.org'])).code !== 0
@@ -287,7 +307,6 @@ describe('operator', () => {
         what: 'the APIService to go',
       },
     );
-    await kubectlOk(cp, ['delete', 'crd', 'caches.cache.example.org']);
     expect(added).toBeLessThan(15_000);
   });
 
@@ -323,9 +342,7 @@ describe('operator', () => {
   it('reports a group/version that a CRD of this cluster serves, and never overwrites it', async () => {
     await kubectlOk(app, ['apply', '-f', '-'], renamedDatabase('dup', '21-database-xr-crd.yaml'));
     await kubectlOk(app, ['wait', '--for=condition=Established', 'crd/dups.dup.example.org']);
-    await kubectlOk(cp, ['apply', '-f', '-'], renamedDatabase('dup', '21-database-xr-crd.yaml'));
-    await kubectlOk(cp, ['wait', '--for=condition=Established', 'crd/dups.dup.example.org']);
-    await kubectlOk(cp, ['apply', '-f', '-'], renamedDatabase('dup', '20-database-xrd.yaml'));
+    await applyXRD('dup');
     const conflict = await condition('main', 'Ready', (c) => c.reason === 'APIServiceConflict');
     expect(conflict.message).toBe(
       'APIService v1beta1.dup.example.org is owned by a CustomResourceDefinition or built-in API of this cluster',
@@ -339,8 +356,7 @@ describe('operator', () => {
     expect(local.metadata.labels['kube-aggregator.kubernetes.io/automanaged']).toBe('true');
     expect(local.metadata.labels['connect.ctp.dev/connection']).toBeUndefined();
     expect(local.spec.service).toBeUndefined();
-    await kubectlOk(cp, ['delete', 'compositeresourcedefinition', 'dups.dup.example.org']);
-    await kubectlOk(cp, ['delete', 'crd', 'dups.dup.example.org']);
+    await deleteXRD('dup');
     await kubectlOk(app, ['delete', 'crd', 'dups.dup.example.org']);
     await condition('main', 'Ready', (c) => c.status === 'True');
   });

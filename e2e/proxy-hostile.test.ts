@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { load } from 'js-yaml';
 import { controlPlaneName, labelValue } from '../operator/src/claims/identity.ts';
-import { claimManifest, type Claim } from './harness/claims.ts';
+import { claimManifest, pausedAnnotation, settledInControlPlane, type Claim } from './harness/claims.ts';
 import { prepareConnector } from './harness/connector.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
 import {
@@ -129,8 +129,13 @@ async function stored(ns: string, name: string): Promise<StoredClaim | undefined
 }
 
 async function storedView(ns: string, name: string): Promise<StoredView | undefined> {
-  const claim = await stored(ns, name);
+  let claim = await stored(ns, name);
   if (!claim) return undefined;
+  // The claims here are paused in Crossplane: once it recorded that (its last write), only the connector writes them.
+  if (claim.metadata.annotations?.[pausedAnnotation]) {
+    await settledInControlPlane(cp, target, controlPlaneName(name, ns, clusterID));
+    claim = (await stored(ns, name))!;
+  }
   return {
     resourceVersion: claim.metadata.resourceVersion,
     labels: connectorOnly(claim.metadata.labels),
@@ -235,7 +240,7 @@ const create = (ns: string, body: unknown, headers: OutgoingHttpHeaders = json, 
   });
 
 const sample = (name: string, ns = nsA) =>
-  claimManifest({ name, namespace: ns, connectionSecret: `${name}-conn` });
+  claimManifest({ name, namespace: ns, connectionSecret: `${name}-conn`, paused: true });
 
 /** A sample claim with `metadata` overridden by raw JSON values (numbers, lists: what a typed client cannot send). */
 const withMetadata = (name: string, metadata: Record<string, unknown>) => {
@@ -335,6 +340,7 @@ function protectedRow(
           connectionSecret: secret,
           labels: { tier: 'gold' },
           annotations: { note: 'kept' },
+          paused: true,
         }),
       );
       claim = { name: claimName, secret, before: await storedView(nsA, claimName) };
@@ -367,7 +373,12 @@ const jsonOps = (ops: unknown[] | ((c: { name: string }) => unknown[])) => (c: {
 const apply =
   (change: (claim: Claim & { metadata: Record<string, unknown> }) => void) =>
   (c: { name: string; secret: string }) => {
-    const claim = claimManifest({ name: c.name, namespace: nsA, connectionSecret: c.secret }) as Claim & {
+    const claim = claimManifest({
+      name: c.name,
+      namespace: nsA,
+      connectionSecret: c.secret,
+      paused: true,
+    }) as Claim & {
       metadata: Record<string, unknown>;
     };
     change(claim);
@@ -1348,6 +1359,7 @@ describe('proxy: hostile requests through the app cluster', () => {
       namespace: nsA,
       connectionSecret: 'known-conn',
       labels: { tier: 'gold' },
+      paused: true,
     });
     await waitFor(
       async () => {

@@ -29,6 +29,12 @@ export interface Claim {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
+/**
+ * Crossplane leaves a claim with this annotation alone once it has recorded it paused (one status write, no
+ * finalizer): for tests that prove nothing but the connector wrote a stored claim, byte for byte.
+ */
+export const pausedAnnotation = 'crossplane.io/paused';
+
 /** The sample claim (e2e/fixtures/samples) as `namespace/name`: spec.id `id`, the given metadata and Secret. */
 export function claimManifest(options: {
   name: string;
@@ -37,11 +43,16 @@ export function claimManifest(options: {
   connectionSecret?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** Paused in Crossplane (pausedAnnotation); wait for settledInControlPlane before comparing stored versions. */
+  paused?: boolean;
 }): Claim {
   const claim = load(
     readFileSync(join(fixturesDir, 'samples', 'kubernetescluster-claim.yaml'), 'utf8'),
   ) as Claim;
-  const { name, namespace, labels, annotations } = options;
+  const { name, namespace, labels } = options;
+  const annotations = options.paused
+    ? { ...options.annotations, [pausedAnnotation]: 'true' }
+    : options.annotations;
   claim.metadata = {
     name,
     namespace,
@@ -52,6 +63,29 @@ export function claimManifest(options: {
   if (options.connectionSecret) claim.spec.writeConnectionSecretToRef = { name: options.connectionSecret };
   else delete claim.spec.writeConnectionSecretToRef;
   return claim;
+}
+
+/**
+ * Waits until Crossplane, where the control plane runs it, has written its last to a paused stored object: the
+ * Synced condition says ReconcilePaused. Without Crossplane nobody else writes claims, and there is nothing to wait for.
+ */
+export async function settledInControlPlane(
+  cp: KubectlTarget & { crossplane?: unknown },
+  namespace: string,
+  storedName: string,
+  resource = claimResource,
+): Promise<void> {
+  if (!cp.crossplane) return;
+  await waitFor(
+    async () => {
+      const r = await kubectl(cp, [
+        ...['-n', namespace, 'get', resource, storedName],
+        ...['-o', 'jsonpath={.status.conditions[?(@.type=="Synced")].reason}'],
+      ]);
+      return r.stdout.trim() === 'ReconcilePaused' ? true : undefined;
+    },
+    { timeoutMs: 30_000, what: `Crossplane to record ${resource} ${namespace}/${storedName} paused` },
+  );
 }
 
 /**

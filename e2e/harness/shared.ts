@@ -20,8 +20,15 @@ export interface SharedEnvironment {
   clusters: Record<string, SharedCluster>;
 }
 
-/** `CTP_E2E_CROSSPLANE=1`: the shared control plane runs real Crossplane instead of hand-written claim CRDs. */
+/**
+ * `CTP_E2E_CROSSPLANE=1`: the shared local control plane runs real Crossplane instead of hand-written claim CRDs.
+ * Not yet the default: e2e/finalization.test.ts and the suites not yet run against it still assume claims nobody else
+ * writes (see the README).
+ */
 export const crossplaneVariable = 'CTP_E2E_CROSSPLANE';
+
+/** Whether the shared local control plane runs Crossplane. */
+export const sharedCrossplane = (): boolean => process.env[crossplaneVariable] === '1';
 
 /** Environment variable naming the JSON file that describes the shared environment. */
 export const sharedEnvironmentVariable = 'CTP_E2E_ENVIRONMENT';

@@ -6,7 +6,7 @@ import { startEnvironment } from '../harness/environment.ts';
 import { installControlPlaneFixtures } from '../harness/fixtures.ts';
 import { provider } from '../harness/provider.ts';
 import {
-  crossplaneVariable,
+  sharedCrossplane,
   sharedEnvironmentVariable,
   type SharedCluster,
   type SharedEnvironment,
@@ -33,8 +33,8 @@ async function startLocal(): Promise<{ shared: SharedEnvironment; stop: () => Pr
   const env = await startEnvironment({
     names: ['app', 'control-plane'],
     handleSignals: false,
-    // Experimental: the shared control plane with real Crossplane (e2e/harness/crossplane.ts).
-    crossplane: process.env[crossplaneVariable] === '1' ? ['control-plane'] : [],
+    // Real Crossplane in the shared control plane (e2e/harness/crossplane.ts), unless opted out.
+    crossplane: sharedCrossplane() ? ['control-plane'] : [],
   });
   const clusters = Object.values(env.clusters).map((c): [string, SharedCluster] => [
     c.name,
