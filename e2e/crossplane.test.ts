@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { childPrefix } from '../operator/src/claims/composed.ts';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
 import { createLogger } from '../operator/src/log.ts';
 import {
@@ -418,16 +419,18 @@ describe('a control plane with real Crossplane', () => {
       timeoutMs: 30_000,
       what: `the Secret composed for Database ${name}`,
     });
-    expect(secret.metadata.name.startsWith(`${storedName}-`)).toBe(true);
-    return { secret, appName: `${name}${secret.metadata.name.slice(storedName.length)}`, stored };
+    // What Crossplane composes begins with the XR's stored name, cut by Crossplane where it is long.
+    const kept = childPrefix(storedName);
+    expect(secret.metadata.name.startsWith(kept)).toBe(true);
+    return { secret, appName: `${name}-${secret.metadata.name.slice(kept.length)}`, stored };
   }
 
   const secretRef = (name: string) => ({ apiVersion: 'v1', kind: 'Secret', name });
 
   it("the Secret composed for a v2 XR arrives in the app namespace under the XR's app name, and follows it", async () => {
     const { secret, appName, stored } = await composedSecret('orders');
-    // Crossplane named it "<stored name>-<5 random>"; in the app cluster the stored name is the XR's app name.
-    expect(appName).toMatch(/^orders-[a-z0-9]{5}$/);
+    // Crossplane named it "<stored name>-<12 hex>"; in the app cluster the stored name is the XR's app name.
+    expect(appName).toMatch(/^orders-[0-9a-f]{12}$/);
     const delivered = await waitFor(() => appSecretNamed(appName), {
       timeoutMs: 30_000,
       what: "the v2 XR's connection Secret in the app namespace",
@@ -555,6 +558,28 @@ describe('a control plane with real Crossplane', () => {
     const kept = await appSecretNamed(secretName);
     expect(decode(kept?.data)).toEqual({ owner: 'users' });
     expect(kept?.metadata.labels?.['connect.ctp.dev/delivered-by']).toBeUndefined();
+  });
+
+  it('delivers the Secret of an XR whose stored name Crossplane cuts in what it composes', async () => {
+    const name = 'reporting-warehouse-analytics-eu-west-1';
+    await applyDatabase(name);
+    await readyInApp(databaseResource, name);
+    const { secret, appName, stored } = await composedSecret(name);
+    // 56 characters and '-' leave no room for 12 hex digits in 63: Crossplane kept 50 of them.
+    expect(stored.metadata.name).toHaveLength(56);
+    expect(secret.metadata.name).toHaveLength(63);
+    expect(secret.metadata.name.startsWith(`${stored.metadata.name}-`)).toBe(false);
+    expect(appName).toMatch(new RegExp(`^${name}-[0-9a-f]{12}$`));
+    const delivered = await waitFor(() => appSecretNamed(appName), {
+      timeoutMs: 30_000,
+      what: "the long-named XR's connection Secret in the app namespace",
+    });
+    expect(decode(delivered.data)).toEqual(decode(secret.data));
+    await kubectlOk(app, ['-n', ns, 'delete', databaseResource, name, '--timeout=60s']);
+    await waitFor(async () => ((await appSecretNamed(appName)) ? undefined : true), {
+      timeoutMs: 30_000,
+      what: "the long-named XR's connection Secret removed",
+    });
   });
 
   it("removes the v2 XR's connection Secret with the XR, and leaves the user's Secret alone", async () => {
