@@ -9,13 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { childPrefix } from '../operator/src/claims/composed.ts';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
 import { createLogger } from '../operator/src/log.ts';
-import {
-  applyClaims,
-  claimManifest,
-  claimResource,
-  pausedAnnotation,
-  settledInControlPlane,
-} from './harness/claims.ts';
+import { applyClaims, claimManifest, claimResource, pausedAnnotation } from './harness/claims.ts';
 import type { Cluster } from './harness/cluster.ts';
 import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
 import { credentialSecret, operatorNamespace, prepareConnector } from './harness/connector.ts';
@@ -437,8 +431,9 @@ describe('a control plane with real Crossplane', () => {
     });
     expect(Object.keys(delivered.data ?? {}).sort()).toEqual(['endpoint', 'password', 'port', 'username']);
     expect(decode(delivered.data)).toEqual(decode(secret.data));
+    // The function composed it from the XR it was given: the stored one.
     expect(decode(delivered.data)).toMatchObject({
-      endpoint: 'orders.postgres.databases.example.org',
+      endpoint: `${stored.metadata.name}.postgres.databases.example.org`,
       password: stored.metadata.uid,
     });
     expect(delivered.metadata.labels).toMatchObject({
@@ -461,7 +456,9 @@ describe('a control plane with real Crossplane', () => {
     const updated = await waitFor(
       async () => {
         const copy = await appSecretNamed(appName);
-        return decode(copy?.data).endpoint === 'orders.mysql.databases.example.org' ? copy : undefined;
+        return decode(copy?.data).endpoint === `${stored.metadata.name}.mysql.databases.example.org`
+          ? copy
+          : undefined;
       },
       { timeoutMs: 60_000, what: "the v2 XR's connection Secret updated in the app namespace" },
     );
@@ -473,7 +470,7 @@ describe('a control plane with real Crossplane', () => {
   it("never delivers another cluster's XR's Secret in the shared namespace, even named after ours and listed by ours", async () => {
     // Another cluster's Database, stored as its connector would store it, its app name chosen so that what Crossplane
     // composes for it begins with our XR's stored name (our name mapping alone would give it a name).
-    const oursStored = controlPlaneName('orders', ns, connection.clusterID);
+    const oursStored = controlPlaneName('forger', ns, connection.clusterID);
     const foreignApp = `${oursStored}-x`;
     const foreignStored = controlPlaneName(foreignApp, ns, 'another-cluster');
     const foreignXR = {
@@ -503,28 +500,29 @@ describe('a control plane with real Crossplane', () => {
     expect(foreign.metadata.name.startsWith(`${oursStored}-x-`)).toBe(true);
     const before = await deliveredSecretNames();
 
-    // Our XR, paused in Crossplane so that its references stay as written, lists that Secret (spec.crossplane is
-    // the user's to write) and one named unlike it.
-    await kubectlOk(app, ['-n', ns, 'annotate', databaseResource, 'orders', `${pausedAnnotation}=true`]);
-    await settledInControlPlane(cp, target, oursStored, databaseResource);
-    const refs =
-      (await getJSON(app, [databaseResource, '-n', ns, 'orders'])).spec?.crossplane?.resourceRefs ?? [];
-    const forged = [...refs, secretRef(foreign.metadata.name), secretRef('db-credentials')];
-    await kubectlOk(app, [
-      ...['-n', ns, 'patch', databaseResource, 'orders', '--type', 'merge'],
-      ...['-p', JSON.stringify({ spec: { crossplane: { resourceRefs: forged } } })],
-    ]);
-    // The one named unlike the XR is reported: the proxy has seen the forged references.
+    // Our XR lists that Secret (spec.crossplane is the user's to write) and one named unlike it; paused in Crossplane
+    // from the start, so that nothing rewrites its references.
+    const forger = {
+      apiVersion: 'data.example.org/v1beta1',
+      kind: 'Database',
+      metadata: { name: 'forger', namespace: ns, annotations: { [pausedAnnotation]: 'true' } },
+      spec: {
+        engine: 'postgres',
+        crossplane: { resourceRefs: [secretRef(foreign.metadata.name), secretRef('db-credentials')] },
+      },
+    };
+    await kubectlOk(app, ['apply', '-f', '-'], JSON.stringify(forger));
+    // The one named unlike the XR is reported: the proxy has seen the references.
     const notDelivered = await waitFor(
       async () =>
-        (await appEvents('ConnectionSecretNotDelivered', 'orders')).find((e) =>
+        (await appEvents('ConnectionSecretNotDelivered', 'forger')).find((e) =>
           e.message.includes('db-credentials'),
         ),
       { timeoutMs: 30_000, what: 'the ConnectionSecretNotDelivered event on the Database' },
     );
     expect(notDelivered).toMatchObject({
       type: 'Warning',
-      involvedObject: { kind: 'Database', name: 'orders' },
+      involvedObject: { kind: 'Database', name: 'forger' },
     });
     // Long enough for a delivery to have happened (ours arrive within a second or two).
     await sleep(3_000);
@@ -532,7 +530,7 @@ describe('a control plane with real Crossplane', () => {
     const everySecret = await kubectlOk(app, ['get', 'secrets', '-A', '-o', 'json']);
     expect(everySecret).not.toContain(foreign.data!.password!);
 
-    await kubectlOk(app, ['-n', ns, 'annotate', databaseResource, 'orders', `${pausedAnnotation}-`]);
+    await kubectlOk(app, ['-n', ns, 'delete', databaseResource, 'forger', '--timeout=60s']);
     await kubectlOk(cp, ['-n', target, 'delete', databaseResource, foreignStored, '--wait=false']);
   });
 
