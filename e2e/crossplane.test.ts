@@ -453,17 +453,25 @@ describe('a control plane with real Crossplane', () => {
       ...['-n', ns, 'patch', databaseResource, 'orders', '--type', 'merge'],
       ...['-p', JSON.stringify({ spec: { engine: 'mysql' } })],
     ]);
+    const mysql = `${stored.metadata.name}.mysql.databases.example.org`;
+    // Crossplane's part: how soon it composes again is not the connector's to promise.
+    const source = await waitFor(
+      async () => {
+        const now = await getJSON(cp, ['secret', '-n', target, secret.metadata.name]);
+        return decode(now.data).endpoint === mysql ? now : undefined;
+      },
+      { timeoutMs: 120_000, what: 'Crossplane to compose the Secret anew' },
+    );
+    const recomposed = Date.now();
+    timings.xrSecretRecomposed = recomposed - changed;
     const updated = await waitFor(
       async () => {
         const copy = await appSecretNamed(appName);
-        return decode(copy?.data).endpoint === `${stored.metadata.name}.mysql.databases.example.org`
-          ? copy
-          : undefined;
+        return decode(copy?.data).endpoint === mysql ? copy : undefined;
       },
-      { timeoutMs: 60_000, what: "the v2 XR's connection Secret updated in the app namespace" },
+      { timeoutMs: 30_000, what: "the v2 XR's connection Secret updated in the app namespace" },
     );
-    timings.xrConnectionSecretUpdated = Date.now() - changed;
-    const source = await getJSON(cp, ['secret', '-n', target, secret.metadata.name]);
+    timings.xrConnectionSecretUpdated = Date.now() - recomposed;
     expect(decode(updated.data)).toEqual(decode(source.data));
   });
 
