@@ -26,7 +26,7 @@ import { copiedFromLabel, deliveredByLabel, releasedAnnotation } from '../catalo
 import type { EventRecorder } from '../controller/events.ts';
 import { isForbidden } from '../kube/client.ts';
 import { supervisedInformer } from '../controller/informer.ts';
-import { createWorkQueue } from '../controller/workqueue.ts';
+import { createWorkQueue, work } from '../controller/workqueue.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { apply, get, remove, type KubeObject } from '../kube/resources.ts';
 import type { CachedClaim, ClaimCache } from './claimcache.ts';
@@ -432,22 +432,17 @@ export function startConnectionSecretSync(options: {
   const resync = setInterval(() => queue.add(fullPass), resyncMs);
   resync.unref();
 
-  const worker = (async () => {
-    for (;;) {
-      const key = await queue.get();
-      if (key === undefined) return;
-      try {
-        // Nothing is written or removed before both caches hold their first lists: never from a half-filled view.
-        if (ready) await (key === fullPass ? syncAll() : syncCopy(key));
-        queue.forget(key);
-      } catch (err) {
-        log.warn({ err: String(err), copy: key }, 'connection secret sync failed; retrying');
-        queue.addRateLimited(key);
-      } finally {
-        queue.done(key);
-      }
-    }
-  })();
+  const worker = work(
+    queue,
+    // Nothing is written or removed before both caches hold their first lists: never from a half-filled view.
+    async (key) => {
+      if (ready) await (key === fullPass ? syncAll() : syncCopy(key));
+    },
+    (key, err) => {
+      log.warn({ err: String(err), copy: key }, 'connection secret sync failed; retrying');
+      return 'retry';
+    },
+  );
 
   void Promise.all([secrets.start(), claims.synced]).then(() => {
     ready = true;
