@@ -97,8 +97,8 @@ export function exportedSecret(entry: LocalEntry, scope: Scope, secretName: stri
       namespace: scope.targetNamespace,
       annotations: { [importedFromAnnotation]: entry.object.metadata.uid ?? '' },
     },
-    type: (local.type) ?? 'connection.crossplane.io/v1alpha1',
-    data: (local.data) ?? {},
+    type: local.type ?? 'connection.crossplane.io/v1alpha1',
+    data: local.data ?? {},
   };
 }
 
