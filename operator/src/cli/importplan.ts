@@ -9,6 +9,7 @@
 // stays behind: Crossplane deletes every remaining instance of an XRD that is deleted.
 import { controlPlaneName } from '../claims/identity.ts';
 import { deliveredByLabel } from '../catalog/names.ts';
+import type { KubeObject } from '../kube/resources.ts';
 import { originOf, type Scope } from '../proxy/translate.ts';
 
 /** On a local object being imported: where its copy goes ("<targetNamespace>/<name>"). */
@@ -29,25 +30,11 @@ export interface Condition {
   message?: string;
 }
 
-export interface Obj {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    finalizers?: string[];
-    deletionTimestamp?: string;
-    ownerReferences?: unknown[];
-    [field: string]: unknown;
-  };
+/** A Kubernetes object with the spec and status Crossplane gives claims and XRs. */
+export type Obj = KubeObject & {
   spec?: Record<string, unknown>;
   status?: { conditions?: Condition[] } & Record<string, unknown>;
-  [field: string]: unknown;
-}
+};
 
 /** What an object is to Crossplane: the claim of a v1 XRD, or the namespaced XR of a v2 XRD. */
 export type Role = 'claim' | 'xr';
