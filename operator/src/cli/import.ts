@@ -252,7 +252,15 @@ export async function observe(
         api: claimAPI!,
         object: claim,
         ...(xr ? { xr, xrPlural: xrd.plural } : {}),
-        composed: xr ? await composedOf(legacyResourceRefs(xr)) : [],
+        // A namespaced resource a v1 XR composed without recording its namespace is in its claim's.
+        composed: xr
+          ? await composedOf(
+              legacyResourceRefs(xr).map((r) => ({
+                ...r,
+                namespace: r.namespace ?? claim.metadata.namespace,
+              })),
+            )
+          : [],
         ...(secret ? { secret } : {}),
       });
     }

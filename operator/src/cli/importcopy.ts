@@ -119,7 +119,7 @@ export function handedOverMetadata(
       connection,
     },
     entry.secret!.metadata.name,
-    entry.secret! as Parameters<typeof appSecret>[2],
+    entry.secret!,
   );
   return { labels: copy.metadata.labels ?? {}, annotations: copy.metadata.annotations ?? {} };
 }
