@@ -88,6 +88,8 @@ describe('ctp-connector import: a local Crossplane into the control plane', () =
   const composedBefore = new Map<string, string>();
   const secretUIDs = new Map<string, string>();
   const localUIDs = new Map<string, string>();
+  /** The composition each local object was composed with (spec.compositionRef, spec.crossplane.compositionRef). */
+  const localCompositions = new Map<string, string>();
 
   const cli = (args: string[]) =>
     ctpConnector(['import', connection, ...args], { KUBECONFIG: app.kubeconfigPath });
@@ -201,7 +203,11 @@ describe('ctp-connector import: a local Crossplane into the control plane', () =
       [databaseResource, databases],
     ] as const) {
       for (const name of names) {
-        localUIDs.set(`${resource}/${name}`, (await getJSON(app, [resource, '-n', ns, name])).metadata.uid);
+        const local = await getJSON(app, [resource, '-n', ns, name]);
+        localUIDs.set(`${resource}/${name}`, local.metadata.uid);
+        const composition = local.spec?.compositionRef?.name ?? local.spec?.crossplane?.compositionRef?.name;
+        expect(composition).toBeDefined();
+        localCompositions.set(`${resource}/${name}`, composition!);
         const refs = await composedRefs(resource, name);
         expect(refs.map((r) => r.kind).sort()).toEqual(['ConfigMap', 'Secret']);
         for (const ref of refs) {
@@ -342,7 +348,7 @@ describe('ctp-connector import: a local Crossplane into the control plane', () =
         expect(stored.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
         const composition =
           stored.spec?.compositionRef?.name ?? stored.spec?.crossplane?.compositionRef?.name;
-        expect(composition).toBe(resource);
+        expect(composition).toBe(localCompositions.get(`${resource}/${name}`));
         // Served under its own name in the app cluster.
         const served = await getJSON(app, [resource, '-n', ns, name]);
         expect(served.metadata.name).toBe(name);
