@@ -4,7 +4,7 @@
 # go.mod/go.sum pair is the single pin. Binaries found in $KUBEBUILDER_ASSETS are used instead of building.
 #
 #   build.sh            build everything missing
-#   build.sh kubernetes build one component (kubernetes | etcd | helm | crossplane | prometheus-operator | argocd)
+#   build.sh kubernetes build one component (kubernetes | etcd | helm | crossplane | prometheus-operator | kustomize | argocd)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +35,17 @@ from_assets() {
   return 1
 }
 
+# binary_name PACKAGE: the binary the package is cached as. `go build` names a binary after the last path element that
+# is not a major version (sigs.k8s.io/kustomize/kustomize/v5: kustomize); go.etcd.io/etcd/server/v3 is kept as etcd.
+binary_name() {
+  local pkg=$1
+  case $pkg in
+    go.etcd.io/etcd/server/v3) echo etcd ;;
+    */v[0-9]*) pkg=${pkg%/*}; echo "${pkg##*/}" ;;
+    *) echo "${pkg##*/}" ;;
+  esac
+}
+
 # go_build COMPONENT VERSION LDFLAGS PACKAGE...: build PACKAGEs of the wrapper module COMPONENT into the
 # version-keyed cache and link them into $bin. Skips the build when every binary is already cached.
 go_build() {
@@ -42,8 +53,8 @@ go_build() {
   shift 3
   local out="$tools/$component/$version" missing=()
   for pkg in "$@"; do
-    local name=${pkg##*/}
-    [ "$name" = v3 ] && name=etcd   # go.etcd.io/etcd/server/v3 builds the etcd binary
+    local name
+    name=$(binary_name "$pkg")
     if from_assets "$name"; then continue; fi
     if [ ! -x "$out/$name" ]; then missing+=("$pkg"); fi
   done
@@ -59,8 +70,8 @@ go_build() {
     echo "built $component $version in $((SECONDS - start))s"
   fi
   for pkg in "$@"; do
-    local name=${pkg##*/}
-    [ "$name" = v3 ] && name=etcd
+    local name
+    name=$(binary_name "$pkg")
     [ -x "$out/$name" ] && ln -sfn "$out/$name" "$bin/$name"
   done
   return 0
@@ -137,6 +148,13 @@ build_crossplane() {
 
 # Not built: the module only carries the monitoring CRDs the observability tests install. Downloading it into the Go
 # module cache (verified against go.sum) lets the tests find it offline (e2e/harness/monitoring.ts).
+# The kustomize CLI, which the Argo CD repo server runs from its PATH for kustomize directories.
+build_kustomize() {
+  local v
+  v=$(module_version kustomize sigs.k8s.io/kustomize/kustomize/v5)
+  go_build kustomize "$v" "-X sigs.k8s.io/kustomize/api/provenance.version=$v" sigs.k8s.io/kustomize/kustomize/v5
+}
+
 build_prometheus-operator() {
   (cd "$here/prometheus-operator" && go mod download github.com/prometheus-operator/prometheus-operator)
 }
@@ -182,10 +200,10 @@ build_argocd() (
 )
 
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(etcd kubernetes helm crossplane prometheus-operator argocd)
+[ ${#components[@]} -gt 0 ] || components=(etcd kubernetes helm crossplane prometheus-operator kustomize argocd)
 for c in "${components[@]}"; do
   case $c in
-    kubernetes|etcd|helm|crossplane|prometheus-operator|argocd) "build_$c" ;;
-    *) echo "build.sh: unknown component $c (kubernetes | etcd | helm | crossplane | prometheus-operator | argocd)" >&2; exit 2 ;;
+    kubernetes|etcd|helm|crossplane|prometheus-operator|kustomize|argocd) "build_$c" ;;
+    *) echo "build.sh: unknown component $c (kubernetes | etcd | helm | crossplane | prometheus-operator | kustomize | argocd)" >&2; exit 2 ;;
   esac
 done
