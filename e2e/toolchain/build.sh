@@ -59,7 +59,9 @@ go_build() {
     if [ ! -x "$out/$name" ]; then missing+=("$pkg"); fi
   done
   if [ ${#missing[@]} -gt 0 ]; then
-    echo "building $component $version: ${missing[*]##*/}"
+    local names=() m
+    for m in "${missing[@]}"; do names+=("$(binary_name "$m")"); done
+    echo "building $component $version: ${names[*]}"
     local start=$SECONDS tmp="$out.tmp"
     rm -rf "$tmp" && mkdir -p "$tmp"
     # One `go build` for all packages: they share most of their dependencies and the compile runs in parallel.
