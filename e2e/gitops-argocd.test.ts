@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { dump, load, loadAll } from 'js-yaml';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
+import { kubeClient, pooledKubeConfig, type KubeClient } from '../operator/src/kube/client.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
 import {
@@ -78,6 +79,62 @@ const storedName = (name: string, clusterID: string) => controlPlaneName(name, a
 const historySince = (app: Application, afterId: number): SyncHistoryEntry[] =>
   (app.status?.history ?? []).filter((h) => h.id > afterId);
 const lastHistoryId = (app: Application | undefined) => app?.status?.history?.at(-1)?.id ?? -1;
+
+/**
+ * Milliseconds from each write's response to the arrival of its watch event (negative: the event came first), for
+ * `samples` merge patches of an annotation of `collection/name`, watched through the app cluster's kube-apiserver.
+ */
+async function writeToWatchEventMs(
+  client: KubeClient,
+  collection: string,
+  name: string,
+  samples: number,
+): Promise<number[]> {
+  const abort = new AbortController();
+  const arrived = new Map<string, number>();
+  const stream = await client.stream('GET', collection, {
+    query: { watch: 'true', fieldSelector: `metadata.name=${name}` },
+    signal: abort.signal,
+  });
+  const reading = (async () => {
+    let pending = '';
+    for await (const chunk of stream.body) {
+      pending += chunk.toString();
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const event = JSON.parse(pending.slice(0, nl)) as {
+          object: { metadata?: { resourceVersion?: string } };
+        };
+        arrived.set(event.object.metadata?.resourceVersion ?? '', Date.now());
+        pending = pending.slice(nl + 1);
+      }
+    }
+  })().catch(() => undefined);
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < samples; i++) {
+      const written = await client.request<{ metadata: { resourceVersion: string } }>(
+        'PATCH',
+        `${collection}/${name}`,
+        {
+          body: { metadata: { annotations: { 'e2e.ctp.dev/probe': String(i) } } },
+          contentType: 'application/merge-patch+json',
+        },
+      );
+      const answered = Date.now();
+      const rv = written.metadata.resourceVersion;
+      await waitFor(() => (arrived.has(rv) ? true : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 1,
+        what: `the watch event of ${collection}/${name} at ${rv}`,
+      });
+      latencies.push(arrived.get(rv)! - answered);
+    }
+  } finally {
+    abort.abort();
+    await reading;
+  }
+  return latencies;
+}
 
 describe('Argo CD (application controller and repo server) drives the connector', () => {
   const timings: Timings = {};
@@ -391,6 +448,37 @@ describe('Argo CD (application controller and repo server) drives the connector'
           (await getClaim(cp, targetNamespace, storedName('cache', clusterID))) ? undefined : true,
         { timeoutMs: 60_000, what: 'the pruned claim gone from the control plane' },
       );
+    });
+
+    it('measures: how long after a write its watch event arrives, through the proxy and from kube-apiserver', async () => {
+      const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
+      try {
+        const samples = 20;
+        const through = {
+          'claim (through the proxy)': await writeToWatchEventMs(
+            client,
+            `/apis/platform.example.org/v1alpha1/namespaces/${appNamespace}/kubernetesclusters`,
+            'shop',
+            samples,
+          ),
+          'AppProject (a CRD of kube-apiserver)': await writeToWatchEventMs(
+            client,
+            `/apis/argoproj.io/v1alpha1/namespaces/${argoCDNamespace}/appprojects`,
+            'default',
+            samples,
+          ),
+        };
+        const rows = Object.entries(through).map(([what, ms]) => {
+          const sorted = [...ms].sort((a, b) => a - b);
+          return `  ${what}: median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms, ${ms.filter((m) => m > 0).length}/${ms.length} after the response`;
+        });
+        process.stdout.write(
+          `\nwrite response → its watch event (${samples} writes each):\n${rows.join('\n')}\n`,
+        );
+        for (const ms of Object.values(through)) expect(ms).toHaveLength(samples);
+      } finally {
+        await client.close();
+      }
     });
 
     it('measures: a second, no-op self-heal sync after a Git-driven sync', async () => {
