@@ -29,6 +29,8 @@ export interface ArgoCD {
   /** Redis, the repo server and the application controller, in start order; they stop with the cluster. */
   processes: ManagedProcess[];
   ports: { redis: number; repoServer: number; repoServerMetrics: number; controllerMetrics: number };
+  /** The application controller's log (text format). */
+  controllerLog: string;
   /** Milliseconds from the first object applied until the controller reports healthy. */
   startMs: number;
 }
@@ -77,6 +79,8 @@ export async function startArgoCD(options: ArgoCDOptions): Promise<ArgoCD> {
     'reposerver.disable.tls': 'true',
     'controller.repo.server.plaintext': 'true',
     'reposerver.enable.git.submodule': 'false',
+    // Argo CD 3 keeps each resource's health out of the Application's status unless asked; the tests read it there.
+    'controller.resource.health.persist': 'true',
   });
 
   // What the install's pods share: no user or machine configuration, their own temporary directory.
@@ -160,6 +164,7 @@ export async function startArgoCD(options: ArgoCDOptions): Promise<ArgoCD> {
         '--repo-server-plaintext',
         `--redis=${redisAddress}`,
         `--metrics-port=${controllerMetrics}`,
+        '--persist-resource-health',
         '--logformat=text',
       ],
       { ARGOCD_FAKE_IN_CLUSTER: 'true', KUBECONFIG: kubeconfig },
@@ -173,6 +178,7 @@ export async function startArgoCD(options: ArgoCDOptions): Promise<ArgoCD> {
     namespace: argoCDNamespace,
     processes,
     ports: { redis, repoServer, repoServerMetrics, controllerMetrics },
+    controllerLog: join(cluster.dir, 'argocd-application-controller.log'),
     startMs: Date.now() - started,
   };
 }
@@ -187,13 +193,21 @@ async function installArgoCDObjects(
   await kubectlOk(cluster, ['create', 'namespace', argoCDNamespace]);
   const crds = join(argoCDDir(), 'crds');
   await kubectlOk(cluster, ['apply', '--server-side', '-f', crds]);
-  await kubectlOk(cluster, [
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/applications.argoproj.io',
-    'crd/appprojects.argoproj.io',
-  ]);
+  // `kubectl wait` fails at once on a CRD that has no conditions yet: retried.
+  const established = ['wait', '--for=condition=Established', '--timeout=30s'];
+  await waitFor(
+    async () =>
+      (
+        await kubectl(cluster, [
+          ...established,
+          'crd/applications.argoproj.io',
+          'crd/appprojects.argoproj.io',
+        ])
+      ).code === 0
+        ? true
+        : undefined,
+    { timeoutMs: 60_000, what: 'the Argo CD CRDs Established' },
+  );
   await kubectlOk(cluster, ['apply', '-n', argoCDNamespace, '-f', '-'], argocdCM);
   const objects = [
     {
@@ -381,6 +395,17 @@ export function syncedAt(app: Application, revision: string): string | undefined
   const op = app.status?.operationState;
   if (op?.phase !== 'Succeeded' || op.syncResult?.revision !== revision) return undefined;
   return op.finishedAt;
+}
+
+/**
+ * How many automated syncs of `revision` the controller started for the Application, Git-driven and self-heal alike
+ * (from its log: self-heal syncs, which sync only the resources out of sync, leave no entry in status.history).
+ */
+export function automatedSyncs(argo: ArgoCD, application: string, revision: string): number {
+  const started = `msg="Initiated automated sync to '${revision}'"`;
+  return readFileSync(argo.controllerLog, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(started) && line.includes(` application=${application} `)).length;
 }
 
 /** The resource status Argo CD reports for one object of the Application. */
