@@ -403,9 +403,13 @@ export function syncedAt(app: Application, revision: string): string | undefined
  */
 export function automatedSyncs(argo: ArgoCD, application: string, revision: string): number {
   const started = `msg="Initiated automated sync to '${revision}'"`;
-  return readFileSync(argo.controllerLog, 'utf8')
-    .split('\n')
-    .filter((line) => line.includes(started) && line.includes(` application=${application} `)).length;
+  return (
+    readFileSync(argo.controllerLog, 'utf8')
+      .split('\n')
+      // Each start is logged twice, as a log line and as the Event it records (reason=OperationStarted): count those.
+      .filter((line) => line.includes(started) && line.includes(` application=${application} `))
+      .filter((line) => line.includes(' reason=OperationStarted ')).length
+  );
 }
 
 /** The resource status Argo CD reports for one object of the Application. */
