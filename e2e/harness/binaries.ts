@@ -1,11 +1,19 @@
-// Locates the Kubernetes test binaries and Crossplane: KUBEBUILDER_ASSETS (envtest-style binaries a user already
-// has) first, then the ones `make tools` builds into .tools/bin.
+// Locates the Kubernetes test binaries, Crossplane, kustomize and Argo CD: KUBEBUILDER_ASSETS (envtest-style
+// binaries a user already has) first, then the ones `make tools` builds into .tools/bin.
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './paths.ts';
 
 export type Binary =
-  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kubectl' | 'helm' | 'crossplane';
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kubectl'
+  | 'helm'
+  | 'crossplane'
+  | 'kustomize'
+  | 'argocd-application-controller'
+  | 'argocd-repo-server';
 
 export function binaryPath(name: Binary): string {
   const candidates = [process.env.KUBEBUILDER_ASSETS, join(repoRoot, '.tools', 'bin')].filter(
