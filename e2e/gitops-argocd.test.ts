@@ -24,6 +24,7 @@ import {
   startArgoCD,
   summary,
   waitForApplication,
+  type Application,
   type ArgoCD,
 } from './harness/argocd.ts';
 import { claimResource, getClaim, listClaims, type Claim } from './harness/claims.ts';
@@ -73,6 +74,14 @@ function applications(urls: Record<keyof typeof upstream, string>): Map<string, 
 }
 
 const storedName = (name: string, clusterID: string) => controlPlaneName(name, appNamespace, clusterID);
+
+/** An Application whose last sync succeeded and that is Synced and Healthy, or undefined. */
+const syncedAndHealthy = (a: Application): Application | undefined =>
+  a.status?.operationState?.phase === 'Succeeded' &&
+  a.status.sync?.status === 'Synced' &&
+  a.status.health?.status === 'Healthy'
+    ? a
+    : undefined;
 
 /**
  * Milliseconds from each write's response to the arrival of its watch event (negative: the event came first), for
@@ -279,17 +288,7 @@ describe('Argo CD (application controller and repo server) drives the connector'
 
       // Where a cluster with nodes would start the proxy's pods.
       proxy = await startProxyWhenServing(app, connection, localProxyPort);
-      const done = await waitForApplication(
-        app,
-        connection,
-        (a) =>
-          a.status?.operationState?.phase === 'Succeeded' &&
-          a.status.sync?.status === 'Synced' &&
-          a.status.health?.status === 'Healthy'
-            ? a
-            : undefined,
-        'synced and healthy',
-      );
+      const done = await waitForApplication(app, connection, syncedAndHealthy, 'synced and healthy');
       timings['platform Application: applied → synced and healthy'] = Date.now() - started;
       const ctpc = resourceStatus(done, 'ControlPlaneConnection', connection);
       expect(ctpc?.health).toEqual({
@@ -530,12 +529,7 @@ describe('Argo CD (application controller and repo server) drives the connector'
       const done = await waitForApplication(
         app,
         'control-plane-claims',
-        (a) =>
-          a.status?.operationState?.phase === 'Succeeded' &&
-          a.status.sync?.status === 'Synced' &&
-          a.status.health?.status === 'Healthy'
-            ? a
-            : undefined,
+        syncedAndHealthy,
         'synced and healthy',
       );
       timings['control-plane-claims: applied → synced and healthy'] = Date.now() - started;
