@@ -228,6 +228,48 @@ describe('consistent reads across proxy replicas and a control-plane writer', ()
     expect(served('control-plane')).toBe(1);
   }, 120_000);
 
+  it("a watch served by the replica that takes a write has its change before the write's answer leaves", async () => {
+    // Argo CD compares right after it synced: a change still on its way over the watch made it sync again.
+    const before = await scrapeMetrics(replicas[0]!.metricsAddress);
+    const listed = await list(0, '?resourceVersion=0');
+    const stream = await direct[0]!.stream({
+      path: `${collection}?watch=true&resourceVersion=${listed.metadata.resourceVersion}`,
+      headers: admin,
+    });
+    expect(stream.status).toBe(200);
+    const writes = 20;
+    const late: number[] = [];
+    for (let w = 1; w <= writes; w++) {
+      await call(
+        0,
+        'PATCH',
+        `${collection}/rw`,
+        { metadata: { labels: { prompt: String(w) } } },
+        'application/merge-patch+json',
+      );
+      // Whatever had reached this process when the answer did is read in the same turn of the event loop.
+      await new Promise((r) => setImmediate(r));
+      const seen = stream.events.some((e) => {
+        const m = (e.object as unknown as Claim).metadata;
+        return e.type === 'MODIFIED' && m.name === 'rw' && m.labels?.prompt === String(w);
+      });
+      if (!seen) late.push(w);
+    }
+    stream.close();
+    const after = await scrapeMetrics(replicas[0]!.metricsAddress);
+    const waits = (outcome: string) =>
+      metricSample(after, 'ctp_connector_proxy_write_visible_wait_seconds_count', { outcome }) -
+      metricSample(before, 'ctp_connector_proxy_write_visible_wait_seconds_count', { outcome });
+    const waited =
+      metricSample(after, 'ctp_connector_proxy_write_visible_wait_seconds_sum', { outcome: 'seen' }) -
+      metricSample(before, 'ctp_connector_proxy_write_visible_wait_seconds_sum', { outcome: 'seen' });
+    console.log(
+      JSON.stringify({ prompt: { writes, late, seen: waits('seen'), meanWaitMs: (waited / writes) * 1000 } }),
+    );
+    expect(late).toEqual([]);
+    expect(waits('seen')).toBe(writes);
+  }, 120_000);
+
   it('reports what consistent reads cost while nothing of this cluster changes', async () => {
     // Other writers (leases, other clusters) move the control plane's resourceVersion on; the cache learns how far
     // it has caught up from bookmarks, which kube-apiserver sends about once a minute.
