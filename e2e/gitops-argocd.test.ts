@@ -27,7 +27,7 @@ import {
   type Application,
   type ArgoCD,
 } from './harness/argocd.ts';
-import { claimResource, getClaim, listClaims, type Claim } from './harness/claims.ts';
+import { claimResource, getClaim, listClaims, pausedAnnotation, type Claim } from './harness/claims.ts';
 import type { Cluster } from './harness/cluster.ts';
 import { startProxyWhenServing } from './harness/connect.ts';
 import { operatorNamespace, startTestOperator } from './harness/connector.ts';
@@ -512,6 +512,130 @@ describe('Argo CD (application controller and repo server) drives the connector'
       );
       process.stdout.write(`\nArgo CD syncs per Git-driven change (1 expected):\n${rows.join('\n')}\n`);
       for (const s of counts) expect(s.syncs).toBeGreaterThanOrEqual(1);
+    });
+  });
+
+  describe("the product's Lua health checks, as Argo CD runs them, on what the operator and Crossplane report", () => {
+    // A test Application of objects in the states the checks tell apart; the statuses are the operator's and
+    // Crossplane's own, reached for real: a credential missing (the operator retries), a credential that is no
+    // kubeconfig (only a human can fix it), a claim Crossplane refuses to finish, and a paused claim.
+    const healthApp = 'health-checks';
+    const refusedSecret = 'refused-kubeconfig';
+    const health = (a: Application, kind: string, name: string, namespace?: string) =>
+      resourceStatus(a, kind, name, namespace)?.health;
+
+    it('Progressing while the operator retries, Degraded when only a human can fix the connection or the claim, Suspended when paused', async () => {
+      const connectionOf = (name: string, secret: string) => ({
+        apiVersion: 'connect.ctp.dev/v1alpha1',
+        kind: 'ControlPlaneConnection',
+        metadata: { name },
+        spec: {
+          controlPlane: { kubeconfigSecretRef: { namespace: operatorNamespace, name: secret } },
+          targetNamespace: `health-${name}`,
+        },
+      });
+      const claimOf = (
+        name: string,
+        extra: Partial<Claim['spec']>,
+        annotations?: Record<string, string>,
+      ) => ({
+        apiVersion: 'platform.example.org/v1alpha1',
+        kind: 'KubernetesCluster',
+        metadata: { name, namespace: appNamespace, ...(annotations ? { annotations } : {}) },
+        spec: { id: name, parameters: { nodes: { count: 1, size: 'small' } }, ...extra },
+      });
+      // Where Crossplane would write the claim's connection Secret, one it did not create: it refuses to.
+      await kubectlOk(
+        cp,
+        ['-n', targetNamespace, 'apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: storedName(refusedSecret, clusterID), namespace: targetNamespace },
+          type: 'Opaque',
+        }),
+      );
+      await kubectlOk(app, [
+        ...['-n', operatorNamespace, 'create', 'secret', 'generic', 'garbled'],
+        '--from-literal=value=this is no kubeconfig',
+      ]);
+      platformRepo.write({
+        'health/objects.yaml': [
+          connectionOf('no-credential', 'does-not-exist'),
+          connectionOf('garbled', 'garbled'),
+          claimOf('refused', { writeConnectionSecretToRef: { name: refusedSecret } }),
+          claimOf('paused', {}, { [pausedAnnotation]: 'true' }),
+        ]
+          .map((o) => dump(o))
+          .join('---\n'),
+      });
+      await platformRepo.publish('objects in the states the health checks tell apart');
+      await kubectlOk(
+        app,
+        ['apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Application',
+          metadata: { name: healthApp, namespace: argoCDNamespace },
+          spec: {
+            project: 'default',
+            source: { repoURL: platformRepo.url, targetRevision: 'main', path: 'health' },
+            destination: { server: 'https://kubernetes.default.svc' },
+            syncPolicy: { automated: { prune: true } },
+          },
+        }),
+      );
+      const seen = await waitForApplication(
+        app,
+        healthApp,
+        (a) =>
+          health(a, 'ControlPlaneConnection', 'no-credential')?.status === 'Progressing' &&
+          health(a, 'ControlPlaneConnection', 'garbled')?.status === 'Degraded' &&
+          health(a, 'KubernetesCluster', 'refused', appNamespace)?.message?.includes('uncontrolled secret') &&
+          health(a, 'KubernetesCluster', 'paused', appNamespace)?.status === 'Suspended'
+            ? a
+            : undefined,
+        'each object in its health',
+      );
+      expect(health(seen, 'ControlPlaneConnection', 'no-credential')?.message).toMatch(
+        /^CredentialsNotFound: .*does-not-exist.* not found/,
+      );
+      expect(health(seen, 'ControlPlaneConnection', 'garbled')?.message).toMatch(/^InvalidKubeconfig: /);
+      expect(health(seen, 'KubernetesCluster', 'refused', appNamespace)).toMatchObject({
+        status: 'Degraded',
+        message: expect.stringMatching(/^ReconcileError: /) as unknown,
+      });
+      expect(health(seen, 'KubernetesCluster', 'paused', appNamespace)?.message).toMatch(/^ReconcilePaused/);
+      // The worst of its resources: Argo CD's own aggregation of what the checks said.
+      expect(seen.status?.health?.status).toBe('Degraded');
+    });
+
+    it('deleting the Application removes its connections and claims', async () => {
+      await kubectlOk(app, [
+        ...['-n', argoCDNamespace, 'patch', 'applications.argoproj.io', healthApp, '--type=merge'],
+        ...['-p', JSON.stringify({ metadata: { finalizers: ['resources-finalizer.argocd.argoproj.io'] } })],
+      ]);
+      await kubectlOk(app, [
+        '-n',
+        argoCDNamespace,
+        'delete',
+        'applications.argoproj.io',
+        healthApp,
+        '--timeout=120s',
+      ]);
+      for (const name of ['no-credential', 'garbled'])
+        expect((await kubectl(app, ['get', 'ctpc', name])).code).not.toBe(0);
+      await waitFor(
+        async () =>
+          (await listClaims(cp, targetNamespace)).some((c) =>
+            ['refused', 'paused'].includes(c.metadata.annotations?.['connect.ctp.dev/app-name'] ?? ''),
+          )
+            ? undefined
+            : true,
+        { timeoutMs: 60_000, what: 'the claims of the health Application to be gone from the control plane' },
+      );
+      await kubectlOk(cp, ['-n', targetNamespace, 'delete', 'secret', storedName(refusedSecret, clusterID)]);
+      await kubectlOk(app, ['-n', operatorNamespace, 'delete', 'secret', 'garbled']);
     });
   });
 

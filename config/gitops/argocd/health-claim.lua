@@ -1,6 +1,7 @@
 -- Argo CD health check for Crossplane claims served through ctp-connector (any claim kind: the conditions come
 -- unchanged from the control plane, where Crossplane writes them).
---   Degraded     Synced=False: Crossplane cannot reconcile the claim (the message says why).
+--   Suspended    Synced=False with reason ReconcilePaused: paused on purpose (the crossplane.io/paused annotation).
+--   Degraded     Synced=False otherwise: Crossplane cannot reconcile the claim (the message says why).
 --   Healthy      Ready=True, observed for the current generation.
 --   Progressing  no conditions yet, Ready not True, or conditions about an older generation.
 local health = { status = "Progressing", message = "Waiting for the control plane to provision the claim" }
@@ -18,6 +19,7 @@ end
 for _, c in ipairs(obj.status.conditions) do
   if c.type == "Synced" and c.status == "False" and current(c) then
     health.status = "Degraded"
+    if c.reason == "ReconcilePaused" then health.status = "Suspended" end
     health.message = describe(c)
     return health
   end
