@@ -141,6 +141,14 @@ export async function newAPIAndTime(env: BenchEnvironment, group: string): Promi
   const removedMs = await until(start, `APIService v1alpha1.${group} removed`, 120_000, async () => {
     return (await call(env.admin.app, 'GET', apiService)).status === 404;
   });
+  // Untimed: where Crossplane runs, it made the composite's CRD from the XRD and removes it with the XRD, after this.
+  await until(performance.now(), `the CRDs of ${group} removed`, 120_000, async () => {
+    const crds = ['xkubernetesclusters', 'kubernetesclusters'].map(
+      (plural) => `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${plural}.${group}`,
+    );
+    const answers = await Promise.all(crds.map((path) => call(env.admin.controlPlane, 'GET', path)));
+    return answers.every((a) => a.status === 404);
+  });
   return { availableMs, removedMs };
 }
 
