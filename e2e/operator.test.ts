@@ -192,7 +192,7 @@ describe('operator', () => {
         '--metrics-bind-address=:8080',
       ],
       securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
-      resources: { requests: { cpu: '50m', memory: '128Mi' } },
+      resources: { requests: { cpu: '50m', memory: '256Mi' }, limits: { memory: '1Gi' } },
       readinessProbe: { httpGet: { path: '/readyz' } },
       livenessProbe: { httpGet: { path: '/livez' } },
     });
