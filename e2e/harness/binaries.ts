@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { repoRoot } from './paths.ts';
 
 export type Binary =
-  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kubectl' | 'helm' | 'crossplane';
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kubectl'
+  | 'helm'
+  | 'crossplane'
+  | 'source-controller'
+  | 'kustomize-controller'
+  | 'helm-controller';
 
 export function binaryPath(name: Binary): string {
   const candidates = [process.env.KUBEBUILDER_ASSETS, join(repoRoot, '.tools', 'bin')].filter(
