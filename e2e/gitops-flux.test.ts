@@ -308,7 +308,9 @@ describe('Flux (source-controller, kustomize-controller) drives the connector', 
       const ctpc = JSON.parse(await kubectlOk(app, ['get', 'ctpc', connection, '-o', 'json'])) as {
         status: { clusterID: string; conditions: Condition[] };
       };
-      expect(ctpc.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
+      expect(ctpc.status.conditions).toContainEqual(
+        expect.objectContaining({ type: 'Ready', status: 'True' }),
+      );
       clusterID = ctpc.status.clusterID;
       timings['connection Kustomization → Ready (kstatus on the ControlPlaneConnection)'] =
         Date.now() - started;
@@ -316,10 +318,15 @@ describe('Flux (source-controller, kustomize-controller) drives the connector', 
 
     it('applies the claims once the connection is Ready; their CEL health checks fail fast on Synced=False and pass on Ready=True', async () => {
       const started = Date.now();
-      const inControlPlane = await waitFor(() => storedClaim('shop'), {
-        timeoutMs: 90_000,
-        what: 'the claim in the control plane',
-      });
+      const inControlPlane = await waitFor(
+        async () =>
+          (await storedClaim('shop')) ??
+          Promise.reject(new Error(JSON.stringify(ready(await get('kustomization', 'claims'))))),
+        {
+          timeoutMs: 90_000,
+          what: 'the claim in the control plane',
+        },
+      );
       expect(inControlPlane.spec).toMatchObject({
         id: 'shop',
         parameters: { nodes: { count: 3, size: 'small' } },

@@ -3,7 +3,7 @@
 // of an in-cluster ServiceAccount, leader election off, metrics, health and artifact ports from the allocator, logs
 // in the cluster's directory. Their CRDs come from the same module versions (`make tools` keeps them beside each
 // binary).
-import { readdirSync, realpathSync } from 'node:fs';
+import { mkdirSync, readdirSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { binaryPath } from './binaries.ts';
 import { kubectl, kubectlOk, type KubectlTarget } from './kubectl.ts';
@@ -87,14 +87,16 @@ export async function startFlux(target: KubectlTarget, options: FluxOptions): Pr
         '--log-level=debug',
         '--log-encoding=json',
       ];
-      if (controller === 'source-controller')
+      const storage = join(options.dir, `${options.name}-artifacts`);
+      if (controller === 'source-controller') {
+        mkdirSync(storage, { recursive: true });
         args.push(
-          `--storage-path=${join(options.dir, `${options.name}-flux-artifacts`)}`,
+          `--storage-path=${storage}`,
           `--storage-addr=127.0.0.1:${storagePort}`,
           // The address written into artifact URLs, which kustomize-controller and helm-controller download.
           `--storage-adv-addr=127.0.0.1:${storagePort}`,
         );
-      else args.push(`--requeue-dependency=${options.requeueDependency ?? '30s'}`);
+      } else args.push(`--requeue-dependency=${options.requeueDependency ?? '30s'}`);
       const p = startProcess({
         name: `${options.name}-${controller}`,
         command: binaryPath(controller),
