@@ -18,7 +18,13 @@ export function claim(group: string, name: string, namespace?: string): Claim {
   return {
     apiVersion: `${group}/${version}`,
     kind,
-    metadata: { name, ...(namespace ? { namespace } : {}) },
+    // Paused where the control plane runs Crossplane: the benchmark measures the connector's requests, not
+    // Crossplane composing (which would also write to the claims between the benchmark's writes).
+    metadata: {
+      name,
+      ...(namespace ? { namespace } : {}),
+      annotations: { 'crossplane.io/paused': 'true' },
+    },
     spec: {
       id: name,
       parameters: {

@@ -291,7 +291,9 @@ describe('built output (npm run build, as in the image)', () => {
     const problems: string[] = [];
     for (const file of js) {
       const source = readFileSync(file, 'utf8');
-      for (const [, spec] of source.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)) {
+      for (const [, spec] of source.matchAll(
+        /(?:(?<=[}\s])from\s*|^\s*import\s*|\bimport\s*\(\s*)['"]([^'"]+)['"]/gm,
+      )) {
         if (!spec) continue;
         if (spec.startsWith('.')) {
           if (!existsSync(resolve(dirname(file), spec)))

@@ -6,9 +6,9 @@ import { controlPlaneName } from '../operator/src/claims/identity.ts';
 import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
 import { prepareConnector } from './harness/connector.ts';
 import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
-import { claimManifest } from './harness/claims.ts';
+import { claimManifest, pausedAnnotation } from './harness/claims.ts';
 import { kubectl, kubectlOk, kubectlRunning } from './harness/kubectl.ts';
-import { controlPlaneCredential, sharedCluster } from './harness/shared.ts';
+import { controlPlaneCredential, sharedCluster, sharedCrossplane } from './harness/shared.ts';
 import { collectWatch } from './harness/watch.ts';
 
 const app = sharedCluster('app');
@@ -21,11 +21,11 @@ interface Claim {
   metadata: { name: string; namespace: string; annotations?: Record<string, string> };
 }
 
-function claim(name: string, namespace = ns): string {
-  return JSON.stringify(claimManifest({ name, namespace, connectionSecret: `${name}-kubeconfig` }));
+function claim(name: string, namespace = ns, paused = false): string {
+  return JSON.stringify(claimManifest({ name, namespace, connectionSecret: `${name}-kubeconfig`, paused }));
 }
 
-/** Sets the claim's conditions in the control plane, as Crossplane's claim controller does. */
+/** Sets the claim's conditions in the control plane, as Crossplane's claim controller does (where it does not run). */
 async function setConditions(name: string, namespace: string, clusterID: string, ready: 'True' | 'False') {
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const condition = (type: string, status: string, reason: string) => ({
@@ -93,8 +93,10 @@ describe('proxy: kubectl workflows', () => {
   });
 
   it('kubectl wait --for=condition=Ready returns once the control plane marks the claim Ready', async () => {
-    await kubectlOk(app, ['apply', '-f', '-'], claim('waited'));
-    await setConditions('waited', ns, connection.clusterID, 'False');
+    // Where Crossplane runs, the claim is applied paused (Crossplane leaves it alone) and resumed later, so that
+    // Crossplane and the composition function make it Ready; elsewhere the test writes what Crossplane would.
+    await kubectlOk(app, ['apply', '-f', '-'], claim('waited', ns, sharedCrossplane()));
+    if (!sharedCrossplane()) await setConditions('waited', ns, connection.clusterID, 'False');
     const wait = kubectlRunning(app, [
       '-n',
       ns,
@@ -106,7 +108,9 @@ describe('proxy: kubectl workflows', () => {
     // Not Ready yet: kubectl must still be waiting a moment later.
     await new Promise((r) => setTimeout(r, 2_000));
     expect(wait.lines).toEqual([]);
-    await setConditions('waited', ns, connection.clusterID, 'True');
+    if (sharedCrossplane())
+      await kubectlOk(app, ['-n', ns, 'annotate', 'kubernetescluster', 'waited', `${pausedAnnotation}-`]);
+    else await setConditions('waited', ns, connection.clusterID, 'True');
     const result = await wait.exited;
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toBe('kubernetescluster.platform.example.org/waited condition met');

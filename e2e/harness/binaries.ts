@@ -1,5 +1,5 @@
-// Locates the Kubernetes test binaries and Crossplane: KUBEBUILDER_ASSETS (envtest-style binaries a user already
-// has) first, then the ones `make tools` builds into .tools/bin.
+// Locates the Kubernetes test binaries, Crossplane, kustomize and Argo CD: KUBEBUILDER_ASSETS (envtest-style
+// binaries a user already has) first, then the ones `make tools` builds into .tools/bin.
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './paths.ts';
@@ -11,6 +11,9 @@ export type Binary =
   | 'kubectl'
   | 'helm'
   | 'crossplane'
+  | 'kustomize'
+  | 'argocd-application-controller'
+  | 'argocd-repo-server'
   | 'source-controller'
   | 'kustomize-controller'
   | 'helm-controller';

@@ -24,6 +24,7 @@ export interface Claim {
     generation?: number;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    deletionTimestamp?: string;
   };
   spec: { id: string; writeConnectionSecretToRef?: { name: string } } & Record<string, unknown>;
   status?: { conditions?: { type: string; status: string }[] };

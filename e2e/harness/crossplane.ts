@@ -282,7 +282,8 @@ function required(data: Record<string, string>, key: string, secret: string): st
   return value;
 }
 
-async function httpStatus(url: string): Promise<number> {
+/** The status code of a plain-HTTP GET (health endpoints on loopback). */
+export async function httpStatus(url: string): Promise<number> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
   await res.body?.cancel();
   return res.status;

@@ -10,7 +10,7 @@ export interface SharedCluster extends KubectlTarget {
   servingCAPem: string;
   /** The kubeconfig the connector in the other cluster uses to reach this one (kind: the internal address). */
   credentialKubeconfigPath: string;
-  /** True when the cluster runs Crossplane (CTP_E2E_CROSSPLANE=1 for the control plane). */
+  /** True when the cluster runs Crossplane (the local control plane, unless CTP_E2E_CROSSPLANE=0). */
   crossplane?: boolean;
 }
 
@@ -21,14 +21,16 @@ export interface SharedEnvironment {
 }
 
 /**
- * `CTP_E2E_CROSSPLANE=1`: the shared local control plane runs real Crossplane instead of hand-written claim CRDs.
- * Not yet the default: e2e/finalization.test.ts and the suites not yet run against it still assume claims nobody else
- * writes (see the README).
+ * The shared local control plane runs real Crossplane and the test composition function; `CTP_E2E_CROSSPLANE=0`
+ * gives it the hand-written claim CRDs of e2e/fixtures/control-plane instead (nobody else writes claims then).
  */
 export const crossplaneVariable = 'CTP_E2E_CROSSPLANE';
 
-/** Whether the shared local control plane runs Crossplane. */
-export const sharedCrossplane = (): boolean => process.env[crossplaneVariable] === '1';
+/** Whether the shared local control plane is to run Crossplane (read by the global setup). */
+export const crossplaneWanted = (): boolean => process.env[crossplaneVariable] !== '0';
+
+/** Whether the shared control plane runs Crossplane, as the global setup started it (kind clusters do not). */
+export const sharedCrossplane = (): boolean => sharedCluster('control-plane').crossplane === true;
 
 /** Environment variable naming the JSON file that describes the shared environment. */
 export const sharedEnvironmentVariable = 'CTP_E2E_ENVIRONMENT';

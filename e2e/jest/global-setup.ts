@@ -6,7 +6,7 @@ import { startEnvironment } from '../harness/environment.ts';
 import { installControlPlaneFixtures } from '../harness/fixtures.ts';
 import { provider } from '../harness/provider.ts';
 import {
-  sharedCrossplane,
+  crossplaneWanted,
   sharedEnvironmentVariable,
   type SharedCluster,
   type SharedEnvironment,
@@ -33,8 +33,8 @@ async function startLocal(): Promise<{ shared: SharedEnvironment; stop: () => Pr
   const env = await startEnvironment({
     names: ['app', 'control-plane'],
     handleSignals: false,
-    // Real Crossplane in the shared control plane (e2e/harness/crossplane.ts), unless opted out.
-    crossplane: sharedCrossplane() ? ['control-plane'] : [],
+    // Real Crossplane in the shared control plane (e2e/harness/crossplane.ts), unless CTP_E2E_CROSSPLANE=0.
+    crossplane: crossplaneWanted() ? ['control-plane'] : [],
   });
   const clusters = Object.values(env.clusters).map((c): [string, SharedCluster] => [
     c.name,

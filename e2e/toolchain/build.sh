@@ -4,8 +4,8 @@
 # go.mod/go.sum pair is the single pin. Binaries found in $KUBEBUILDER_ASSETS are used instead of building.
 #
 #   build.sh            build everything missing
-#   build.sh kubernetes build one component (kubernetes | etcd | helm | crossplane | prometheus-operator |
-#                       flux-source | flux-kustomize | flux-helm)
+#   build.sh kubernetes build one component (kubernetes | etcd | helm | crossplane | prometheus-operator | kustomize |
+#                       argocd | flux-source | flux-kustomize | flux-helm)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,6 +36,22 @@ from_assets() {
   return 1
 }
 
+# link TARGET LINK: LINK in $bin pointing at TARGET in the cache relative to it, so a cache that is moved or reached
+# through another path (a CI checkout linking .tools) still resolves.
+link() {
+  ln -sfn "../${1#"$tools/"}" "$2"
+}
+
+# binary_name PACKAGE: the binary the package is cached as. `go build` names a binary after the last path element that
+# is not a major version (sigs.k8s.io/kustomize/kustomize/v5: kustomize); go.etcd.io/etcd/server/v3 is kept as etcd.
+binary_name() {
+  local pkg=$1
+  [ "$pkg" = go.etcd.io/etcd/server/v3 ] && { echo etcd; return; }
+  # Only a last element that is a major version is skipped (helm.sh/helm/v4/cmd/helm is helm, not cmd).
+  [[ ${pkg##*/} =~ ^v[0-9]+$ ]] && pkg=${pkg%/*}
+  echo "${pkg##*/}"
+}
+
 # go_build COMPONENT VERSION LDFLAGS PACKAGE...: build PACKAGEs of the wrapper module COMPONENT into the
 # version-keyed cache and link them into $bin. Skips the build when every binary is already cached.
 go_build() {
@@ -43,13 +59,15 @@ go_build() {
   shift 3
   local out="$tools/$component/$version" missing=()
   for pkg in "$@"; do
-    local name=${pkg##*/}
-    [ "$name" = v3 ] && name=etcd   # go.etcd.io/etcd/server/v3 builds the etcd binary
+    local name
+    name=$(binary_name "$pkg")
     if from_assets "$name"; then continue; fi
     if [ ! -x "$out/$name" ]; then missing+=("$pkg"); fi
   done
   if [ ${#missing[@]} -gt 0 ]; then
-    echo "building $component $version: ${missing[*]##*/}"
+    local names=() m
+    for m in "${missing[@]}"; do names+=("$(binary_name "$m")"); done
+    echo "building $component $version: ${names[*]}"
     local start=$SECONDS tmp="$out.tmp"
     rm -rf "$tmp" && mkdir -p "$tmp"
     # One `go build` for all packages: they share most of their dependencies and the compile runs in parallel.
@@ -60,11 +78,13 @@ go_build() {
     echo "built $component $version in $((SECONDS - start))s"
   fi
   for pkg in "$@"; do
-    local name=${pkg##*/}
-    [ "$name" = v3 ] && name=etcd
-    [ -x "$out/$name" ] && ln -sfn "$out/$name" "$bin/$name"
+    local name
+    name=$(binary_name "$pkg")
+    from_assets "$name" >/dev/null && continue
+    # A binary the build did not leave where it is looked for fails here, not in a test that needs it.
+    [ -x "$out/$name" ] || { echo "build.sh: $component $version built no $name in $out" >&2; exit 1; }
+    link "$out/$name" "$bin/$name"
   done
-  return 0
 }
 
 build_kubernetes() {
@@ -133,14 +153,61 @@ build_crossplane() {
     rm -rf "$out" && mv "$tmp" "$out"
     echo "built crossplane $v in $((SECONDS - start))s"
   fi
-  ln -sfn "$out/crossplane" "$bin/crossplane"
+  link "$out/crossplane" "$bin/crossplane"
 }
 
 # Not built: the module only carries the monitoring CRDs the observability tests install. Downloading it into the Go
 # module cache (verified against go.sum) lets the tests find it offline (e2e/harness/monitoring.ts).
+# The kustomize CLI, which the Argo CD repo server runs from its PATH for kustomize directories.
+build_kustomize() {
+  local v
+  v=$(module_version kustomize sigs.k8s.io/kustomize/kustomize/v5)
+  go_build kustomize "$v" "-X sigs.k8s.io/kustomize/api/provenance.version=$v" sigs.k8s.io/kustomize/kustomize/v5
+}
+
 build_prometheus-operator() {
   (cd "$here/prometheus-operator" && go mod download github.com/prometheus-operator/prometheus-operator)
 }
+
+# Argo CD: one binary, `argocd`, that runs as the component it is named after; the cache links it as
+# argocd-application-controller and argocd-repo-server. Its go.mod replaces the gitops-engine module with ./gitops-engine,
+# which the module zip leaves out, and `replace` only applies in the main module: so it is built inside a writable copy
+# of the module (downloaded through the wrapper module, verified against its go.sum) with the gitops-engine module of the
+# same version placed there, and the copy's own go.sum verifies the rest. It needs Go 1.27: GOTOOLCHAIN=go1.27.3 (the
+# go command fetches that toolchain through the module proxy) for this build only. ARGOCD_PREFETCH=1 only downloads
+# (network, no compile). The cache keeps the Application and AppProject CRDs and git-verify-wrapper.sh, which the repo
+# server runs from its PATH.
+build_argocd() (
+  export GOTOOLCHAIN=go1.27.3
+  local v out tmp start src engine
+  v=$(module_version argocd github.com/argoproj/argo-cd/v3)
+  out="$tools/argocd/$v"
+  if [ ! -x "$out/argocd" ] || [ ! -d "$out/crds" ] || [ -n "${ARGOCD_PREFETCH:-}" ]; then
+    start=$SECONDS tmp="$out.tmp"
+    (cd "$here/argocd" && go mod download github.com/argoproj/argo-cd/v3 github.com/argoproj/argo-cd/gitops-engine/v3)
+    src=$(cd "$here/argocd" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)
+    engine=$(cd "$here/argocd" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/gitops-engine/v3)
+    rm -rf "$tmp" && mkdir -p "$tmp/src" "$tmp/crds"
+    cp -r "$src/." "$tmp/src/" && chmod -R u+w "$tmp/src"
+    rm -rf "$tmp/src/gitops-engine" && cp -r "$engine" "$tmp/src/gitops-engine" && chmod -R u+w "$tmp/src/gitops-engine"
+    (cd "$tmp/src" && go mod download)
+    if [ -n "${ARGOCD_PREFETCH:-}" ]; then
+      rm -rf "$tmp"
+      echo "downloaded argocd $v and its module graph in $((SECONDS - start))s"
+      return 0
+    fi
+    echo "building argocd $v"
+    local p=github.com/argoproj/argo-cd/v3/common
+    (cd "$tmp/src" && CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X $p.version=${v#v} -X $p.gitTag=$v -X $p.gitTreeState=clean" -o "$tmp/argocd" ./cmd)
+    cp "$tmp/src/manifests/crds/application-crd.yaml" "$tmp/src/manifests/crds/appproject-crd.yaml" "$tmp/crds/"
+    install -m 0755 "$tmp/src/hack/git-verify-wrapper.sh" "$tmp/git-verify-wrapper.sh"
+    rm -rf "$tmp/src" "$out" && mv "$tmp" "$out"
+    echo "built argocd $v in $((SECONDS - start))s"
+  fi
+  link "$out/argocd" "$bin/argocd-application-controller"
+  link "$out/argocd" "$bin/argocd-repo-server"
+)
 
 # Flux controllers (source-controller, kustomize-controller, helm-controller of one Flux release). Their go.mod replaces
 # the nested ./api module, which the module zip leaves out, and `replace` only applies in the main module: so each is
@@ -153,7 +220,7 @@ build_flux_controller() {
   v=$(module_version "$component" "$mod")
   out="$tools/$component/$v"
   if [ -x "$out/$name" ] && [ -d "$out/crds" ] && [ -z "${FLUX_PREFETCH:-}" ]; then
-    ln -sfn "$out/$name" "$bin/$name"
+    link "$out/$name" "$bin/$name"
     return 0
   fi
   start=$SECONDS tmp="$out.tmp"
@@ -175,7 +242,7 @@ build_flux_controller() {
   cp -r "$tmp/src/config/crd/bases" "$tmp/crds"
   rm -rf "$tmp/src" "$out" && mv "$tmp" "$out"
   echo "built $name $v in $((SECONDS - start))s"
-  ln -sfn "$out/$name" "$bin/$name"
+  link "$out/$name" "$bin/$name"
 }
 
 build_flux-source() { build_flux_controller source-controller; }
@@ -183,11 +250,12 @@ build_flux-kustomize() { build_flux_controller kustomize-controller; }
 build_flux-helm() { build_flux_controller helm-controller; }
 
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(etcd kubernetes helm crossplane prometheus-operator flux-source flux-kustomize flux-helm)
+[ ${#components[@]} -gt 0 ] ||
+  components=(etcd kubernetes helm crossplane prometheus-operator kustomize argocd flux-source flux-kustomize flux-helm)
 for c in "${components[@]}"; do
   case $c in
-    kubernetes|etcd|helm|crossplane|prometheus-operator|flux-source|flux-kustomize|flux-helm) "build_$c" ;;
-    *) echo "build.sh: unknown component $c (kubernetes | etcd | helm | crossplane | prometheus-operator |" \
-      "flux-source | flux-kustomize | flux-helm)" >&2; exit 2 ;;
+    kubernetes|etcd|helm|crossplane|prometheus-operator|kustomize|argocd|flux-source|flux-kustomize|flux-helm) "build_$c" ;;
+    *) echo "build.sh: unknown component $c (kubernetes | etcd | helm | crossplane | prometheus-operator | kustomize |" \
+      "argocd | flux-source | flux-kustomize | flux-helm)" >&2; exit 2 ;;
   esac
 done

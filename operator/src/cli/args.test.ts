@@ -97,6 +97,17 @@ describe('parseCliArgs', () => {
     );
   });
 
+  it('import: a dry run unless --apply, the connection name optional', () => {
+    expect(parseCliArgs('import', [])).toEqual({
+      command: 'import',
+      options: { name: undefined, apply: false, app: {}, timeoutMs: 300_000, output: 'text' },
+    });
+    expect(parseCliArgs('import', ['team-a', '--apply', '--timeout', '2m', '-o', 'json'])).toEqual({
+      command: 'import',
+      options: { name: 'team-a', apply: true, app: {}, timeoutMs: 120_000, output: 'json' },
+    });
+  });
+
   it('--help wins over everything else', () => {
     expect(parseCliArgs('connect', ['--help'])).toEqual({ command: 'help', topic: 'connect' });
     expect(parseCliArgs('status', ['-h', 'x', 'y'])).toEqual({ command: 'help', topic: 'status' });
@@ -119,6 +130,7 @@ describe('parseCliArgs', () => {
     [['a', 'b'], 'disconnect', 'expected at most one connection name'],
     [['--policy', 'migrate'], 'disconnect', '--policy "migrate": must be one of Migrate, Detach, Delete'],
     [['--name'], 'status', "Unknown option '--name'"],
+    [['--apply=yes'], 'import', "Option '--apply' does not take an argument"],
   ] as const)('rejects %j for %s', (argv, command, message) => {
     expect(usageMessage(() => parseCliArgs(command, [...argv]))).toContain(message);
   });

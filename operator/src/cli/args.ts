@@ -40,6 +40,15 @@ export interface StatusOptions {
   output: Output;
 }
 
+export interface ImportOptions {
+  name?: string;
+  /** Act; without it only the report of what would happen. */
+  apply: boolean;
+  app: AppCluster;
+  timeoutMs: number;
+  output: Output;
+}
+
 export interface GitopsSecretOptions {
   tool: 'argocd' | 'flux';
   controlPlaneKubeconfig: string;
@@ -52,10 +61,11 @@ export type CliCommand =
   | { command: 'connect'; options: ConnectOptions }
   | { command: 'disconnect'; options: DisconnectOptions }
   | { command: 'status'; options: StatusOptions }
+  | { command: 'import'; options: ImportOptions }
   | { command: 'gitops-secret'; options: GitopsSecretOptions }
   | { command: 'help'; topic: string };
 
-export const cliCommands = ['connect', 'disconnect', 'status', 'gitops-secret'] as const;
+export const cliCommands = ['connect', 'disconnect', 'status', 'import', 'gitops-secret'] as const;
 export type CliCommandName = (typeof cliCommands)[number];
 
 export const isCliCommand = (command: string | undefined): command is CliCommandName =>
@@ -140,6 +150,26 @@ export function parseCliArgs(command: CliCommandName, argv: string[]): CliComman
         options: {
           name: optionalName(positionals),
           app: app(values),
+          output: oneOf('--output', values.output, ['text', 'json']) ?? 'text',
+        },
+      };
+    }
+    case 'import': {
+      const { values, positionals } = parse(argv, {
+        ...appFlags,
+        ...outputFlag,
+        ...timeoutFlag,
+        ...helpFlag,
+        apply: { type: 'boolean' },
+      });
+      if (values.help) return { command: 'help', topic: command };
+      return {
+        command,
+        options: {
+          name: optionalName(positionals),
+          apply: values.apply ?? false,
+          app: app(values),
+          timeoutMs: timeout(values.timeout),
           output: oneOf('--output', values.output, ['text', 'json']) ?? 'text',
         },
       };

@@ -4,6 +4,7 @@ import { runConnect } from './connect.ts';
 import { runDisconnect } from './disconnect.ts';
 import { CliError, exitCodes, type ExitCode } from './exit.ts';
 import { runGitopsSecret } from './gitopssecret.ts';
+import { runImport } from './import.ts';
 import { processIO, type CliIO } from './output.ts';
 import { runStatus } from './status.ts';
 import { commandUsage, exitCodesUsage } from './usage.ts';
@@ -29,6 +30,9 @@ export async function runCli(
         break;
       case 'status':
         await runStatus(parsed.options, io);
+        break;
+      case 'import':
+        await runImport(parsed.options, io);
         break;
       case 'gitops-secret':
         await runGitopsSecret(parsed.options, io);

@@ -28,6 +28,16 @@ ${appClusterFlags}`,
       Connections, the claim APIs they serve, credential expiry and proxy health (APIServices, replicas).
     -o, --output FORMAT     text (default) or json
 ${appClusterFlags}`,
+  import: `  import [connection]
+      Move the claims and namespaced XRs of a local Crossplane in this cluster into the control plane through the
+      connection, keeping everything they composed: each is paused, copied with its connection Secret under the
+      connector's name, and deleted here once its copy is Ready (orphaning what it composed); then the local XRDs
+      of a group are removed so that the connection serves it. Prints what it would do unless --apply. Refuses,
+      with the reason, what it cannot move safely. Run it again to finish an interrupted import.
+    --apply                 do it (default: dry run, nothing is changed)
+    --timeout DURATION      how long to wait for each object and group (default 5m)
+    -o, --output FORMAT     text (default) or json
+${appClusterFlags}`,
   'gitops-secret': `  gitops-secret --for argocd|flux <control-plane-kubeconfig>
       Print the Secret through which Argo CD (a cluster Secret) or Flux (a kubeConfig.secretRef Secret) reaches the
       control plane directly, from the kubeconfig's current context.

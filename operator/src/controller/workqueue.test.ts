@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, jest } from '@jest/globals';
-import { createWorkQueue, exponentialBackoff } from './workqueue.ts';
+import { createWorkQueue, exponentialBackoff, work } from './workqueue.ts';
 
 describe('work queue', () => {
   it('collapses duplicate adds of a waiting key', async () => {
@@ -116,5 +116,33 @@ describe('work queue', () => {
     q.done(a!);
     expect(q.len()).toBe(0);
     expect(await q.get()).toBeUndefined();
+  });
+});
+
+describe('a worker', () => {
+  it('handles each key, retries failures with backoff until they succeed, drops what it is told to, and ends on shutdown', async () => {
+    const q = createWorkQueue(exponentialBackoff(1, 4));
+    const attempts = new Map<string, number>();
+    const handled: string[] = [];
+    const worker = work(
+      q,
+      async (key) => {
+        await sleep(0);
+        const n = (attempts.get(key) ?? 0) + 1;
+        attempts.set(key, n);
+        if (key === 'flaky' && n < 3) throw new Error('not yet');
+        if (key === 'doomed') throw new Error('gone');
+        handled.push(key);
+      },
+      (key) => (key === 'doomed' ? 'forget' : 'retry'),
+    );
+    for (const key of ['a', 'flaky', 'doomed', 'b']) q.add(key);
+    while (handled.length < 3) await sleep(2);
+    await sleep(20);
+    expect(handled.sort()).toEqual(['a', 'b', 'flaky']);
+    expect(Object.fromEntries(attempts)).toEqual({ a: 1, flaky: 3, doomed: 1, b: 1 });
+    expect(q.retries('flaky')).toBe(0); // forgotten once it succeeded
+    q.shutDown();
+    await expect(worker).resolves.toBeUndefined();
   });
 });

@@ -158,3 +158,27 @@ export function createWorkQueue(
     },
   };
 }
+
+/**
+ * One worker: handles the queue's keys one at a time until it shuts down. A key handled is forgotten (its backoff
+ * reset); one whose handling threw is retried with backoff, unless `failed` says it is done with.
+ */
+export async function work(
+  queue: WorkQueue,
+  handle: (key: string) => Promise<void>,
+  failed: (key: string, err: unknown) => 'retry' | 'forget',
+): Promise<void> {
+  for (;;) {
+    const key = await queue.get();
+    if (key === undefined) return;
+    try {
+      await handle(key);
+      queue.forget(key);
+    } catch (err) {
+      if (failed(key, err) === 'retry') queue.addRateLimited(key);
+      else queue.forget(key);
+    } finally {
+      queue.done(key);
+    }
+  }
+}

@@ -24,6 +24,8 @@ export interface ClaimView {
   resourceVersion: string;
   /** Changes with every change of `items` (in any cache), never with a bookmark: equal generations, equal items. */
   generation: number;
+  /** The oldest resourceVersion a watch can resume after from this cache (its last list, or its oldest change kept). */
+  historyFrom?: bigint;
 }
 
 export interface ClaimCache {
@@ -217,6 +219,7 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
         items: entry.informer.list(),
         resourceVersion: entry.informer.resourceVersion(),
         generation: entry.generation,
+        historyFrom: entry.historyFrom,
       };
     },
     resourceVersion(group, version, plural) {

@@ -5,8 +5,12 @@ import {
   appSecret,
   copiedFromLabel,
   copyFingerprint,
+  deliverable,
   namespacesOf,
+  ownerOf,
+  wantedCopiesOf,
   wantedCopyOf,
+  type WantedCopy,
 } from './connectionsecrets.ts';
 import { connectionSecretAnnotation, toControlPlane } from './translate.ts';
 
@@ -91,6 +95,7 @@ describe('wantedCopyOf', () => {
       kind: 'KubernetesCluster',
       apiVersion: 'platform.example.org/v1alpha1',
       uid: undefined,
+      created: undefined,
     });
   });
 
@@ -139,5 +144,156 @@ describe('namespacesOf', () => {
   it('names each namespace of the wanted copies once, sorted', () => {
     expect(namespacesOf(['web/a', 'shop/db', 'shop/cache', 'billing/x'])).toEqual(['billing', 'shop', 'web']);
     expect(namespacesOf([])).toEqual([]);
+  });
+});
+
+describe('wantedCopiesOf: the Secrets composed for a v2 XR', () => {
+  const scope = { clusterID: 'c1', targetNamespace: 'team-1' };
+  const stored = (
+    refs: unknown,
+    options: { clusterID?: string; connectionSecret?: string; name?: string } = {},
+  ): CachedClaim => {
+    const obj = toControlPlane(
+      {
+        apiVersion: 'data.example.org/v1beta1',
+        kind: 'Database',
+        metadata: { name: options.name ?? 'orders' },
+        spec: {
+          engine: 'postgres',
+          ...(options.connectionSecret
+            ? { writeConnectionSecretToRef: { name: options.connectionSecret } }
+            : {}),
+        },
+      },
+      { ...scope, clusterID: options.clusterID ?? 'c1' },
+      { namespace: 'shop', name: options.name ?? 'orders' },
+    ) as CachedClaim;
+    obj.metadata.uid = 'xr-uid';
+    obj.metadata.creationTimestamp = '2026-01-02T03:04:05Z' as unknown as Date;
+    (obj.spec as Record<string, unknown>).crossplane = { resourceRefs: refs };
+    return obj;
+  };
+  const storedName = controlPlaneName('orders', 'shop', 'c1');
+  const secretRef = (name: string) => ({ apiVersion: 'v1', kind: 'Secret', name });
+
+  it('wants one copy per composed Secret, under the app name, controlled by the XR', () => {
+    const xr = stored([
+      secretRef(`${storedName}-x7k2p`),
+      { apiVersion: 'v1', kind: 'ConfigMap', name: `${storedName}-abcde` },
+      secretRef(`${storedName}-connection-details`),
+    ]);
+    const { copies, unnamed } = wantedCopiesOf(xr, scope);
+    expect(unnamed).toEqual([]);
+    expect(copies).toEqual([
+      {
+        key: 'shop/orders-x7k2p',
+        secretName: 'orders-x7k2p',
+        source: `${storedName}-x7k2p`,
+        origin: { namespace: 'shop', name: 'orders' },
+        kind: 'Database',
+        apiVersion: 'data.example.org/v1beta1',
+        uid: 'xr-uid',
+        created: '2026-01-02T03:04:05Z',
+        controller: 'xr-uid',
+      },
+      expect.objectContaining({
+        key: 'shop/orders-connection-details',
+        source: `${storedName}-connection-details`,
+        controller: 'xr-uid',
+      }),
+    ]);
+  });
+
+  it('reports the composed Secrets whose names do not derive from the XR, and ignores malformed references', () => {
+    const xr = stored([
+      secretRef('db-credentials'),
+      { apiVersion: 'v1', kind: 'Secret' },
+      { apiVersion: 'example.org/v1', kind: 'Secret', name: `${storedName}-abcde` },
+      null,
+      'junk',
+    ]);
+    expect(wantedCopiesOf(xr, scope)).toEqual({ copies: [], unnamed: ['db-credentials'] });
+    expect(wantedCopiesOf(stored('not a list'), scope)).toEqual({ copies: [], unnamed: [] });
+  });
+
+  it("keeps the XR's writeConnectionSecretToRef copy, which its composition writes, as a claim's", () => {
+    const source = controlPlaneName('orders-conn', 'shop', 'c1');
+    const xr = stored([secretRef(source), secretRef(`${storedName}-x7k2p`)], {
+      connectionSecret: 'orders-conn',
+    });
+    const { copies, unnamed } = wantedCopiesOf(xr, scope);
+    expect(unnamed).toEqual([]);
+    expect(copies.map((c) => [c.key, c.source, c.controller])).toEqual([
+      ['shop/orders-conn', source, undefined],
+      ['shop/orders-x7k2p', `${storedName}-x7k2p`, 'xr-uid'],
+    ]);
+  });
+
+  it("wants nothing for another cluster's XR, even one listing this cluster's Secrets", () => {
+    const xr = stored([secretRef(`${storedName}-x7k2p`)], { clusterID: 'c2' });
+    expect(wantedCopiesOf(xr, scope)).toEqual({ copies: [], unnamed: [] });
+  });
+});
+
+describe('deliverable', () => {
+  const want = (controller?: string): WantedCopy => ({
+    key: 'shop/orders-x7k2p',
+    secretName: 'orders-x7k2p',
+    source: 'orders-0123456789abcdef-x7k2p',
+    origin: { namespace: 'shop', name: 'orders' },
+    kind: 'Database',
+    controller,
+  });
+  const secret = (ownerReferences?: unknown[]) =>
+    ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'orders-0123456789abcdef-x7k2p', ownerReferences },
+    }) as never;
+
+  it("copies a composed Secret only while its controller reference is the XR's uid", () => {
+    const controllerRef = (uid: string, controller = true) => ({
+      apiVersion: 'data.example.org/v1beta1',
+      kind: 'Database',
+      name: 'orders-0123456789abcdef',
+      uid,
+      controller,
+    });
+    expect(deliverable(want('xr-uid'), secret([controllerRef('xr-uid')]))).toBe(true);
+    // Another's (a forged resourceRef, another cluster's XR), merely owned, or owned by nobody: not the XR's.
+    expect(deliverable(want('xr-uid'), secret([controllerRef('other-uid')]))).toBe(false);
+    expect(deliverable(want('xr-uid'), secret([controllerRef('xr-uid', false)]))).toBe(false);
+    expect(deliverable(want('xr-uid'), secret())).toBe(false);
+  });
+
+  it('copies a claim connection Secret by its name alone (its name carries the claim hash)', () => {
+    expect(deliverable(want(), secret())).toBe(true);
+  });
+});
+
+describe('ownerOf', () => {
+  const want = (uid: string, created?: string): WantedCopy => ({
+    key: 'shop/db-connection-details',
+    secretName: 'db-connection-details',
+    source: uid,
+    origin: { namespace: 'shop', name: uid },
+    kind: 'Database',
+    uid,
+    created,
+  });
+
+  it('gives a copy two objects want to the oldest, then the least uid, whatever the order', () => {
+    const old = want('b', '2026-01-01T00:00:00Z');
+    const young = want('a', '2026-01-02T00:00:00Z');
+    const twin = want('c', '2026-01-01T00:00:00Z');
+    const undated = want('0');
+    for (const order of [
+      [old, young, twin, undated],
+      [undated, twin, young, old],
+      [young, undated, old, twin],
+    ])
+      expect(ownerOf(order)).toBe(old);
+    expect(ownerOf([undated, want('00')])).toBe(undated);
+    expect(ownerOf([])).toBeUndefined();
   });
 });

@@ -2,6 +2,12 @@
 // under the mapped name; this copies each into the claim's app namespace under its original name, keeps it in
 // sync, and removes it with the claim. Copies carry none of the claim's GitOps tracking metadata.
 //
+// v2 namespaced XRs have no writeConnectionSecretToRef of Crossplane's: their compositions compose Secrets of
+// connection details in the XR's namespace, targetNamespace. Those a v2 XR of this cluster lists in
+// spec.crossplane.resourceRefs are copied the same way, under the app name claims/composed.ts gives them, and only
+// while the Secret's controller reference is that XR's uid (as Crossplane itself takes only what it controls for
+// composed): a name, a label or a reference written by a client never makes another's Secret this cluster's.
+//
 // Work is per copy: a claim or Secret event costs one key, whatever the number of claims (a pass over every claim
 // per event saturated the proxy at 20 000 claims). A full pass (first sync, relists, every 10 minutes) compares
 // with the copies in the app cluster and removes strays.
@@ -9,15 +15,18 @@
 // The proxy holds no cluster-wide Secret rights: each replica reports the namespaces it delivers to (report.ts) and
 // the operator binds it there (connection/secretgrants.ts); until the binding exists a write fails and is retried. A Secret of that name that the connector did not deliver is never
 // written over: the claim gets a Warning event instead (and an admission policy would refuse the write anyway).
+// Two objects of this cluster wanting one copy (two claims naming one Secret, two XRs' composed names meeting): the
+// oldest keeps it, the other gets the same Warning.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { appComposedName } from '../claims/composed.ts';
 import { controlPlaneName, schemeOf } from '../claims/identity.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { copiedFromLabel, deliveredByLabel, releasedAnnotation } from '../catalog/names.ts';
 import type { EventRecorder } from '../controller/events.ts';
 import { isForbidden } from '../kube/client.ts';
 import { supervisedInformer } from '../controller/informer.ts';
-import { createWorkQueue } from '../controller/workqueue.ts';
+import { createWorkQueue, work } from '../controller/workqueue.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { apply, get, remove, type KubeObject } from '../kube/resources.ts';
 import type { CachedClaim, ClaimCache } from './claimcache.ts';
@@ -65,7 +74,7 @@ export function appSecret(
 /** ".<group>" of an apiVersion, or nothing for the core group. */
 const groupOf = (apiVersion = '') => (apiVersion.includes('/') ? `.${apiVersion.split('/')[0]}` : '');
 
-/** The connection Secret copy a claim wants, keyed `<app namespace>/<Secret name>`. */
+/** A connection Secret copy an object wants, keyed `<app namespace>/<Secret name>`. */
 export interface WantedCopy {
   key: string;
   secretName: string;
@@ -75,9 +84,13 @@ export interface WantedCopy {
   kind: string;
   apiVersion?: string;
   uid?: string;
+  /** When the wanting object was created: of two wanting one copy, the oldest keeps it. */
+  created?: string;
+  /** A composed Secret: copied only while its controller reference is the XR's uid (this). */
+  controller?: string;
 }
 
-/** The copy a stored claim wants; undefined when it wants none or is not this cluster's. Pure. */
+/** The copy a stored claim's writeConnectionSecretToRef wants; undefined when none or not this cluster's. Pure. */
 export function wantedCopyOf(claim: CachedClaim, scope: Scope): WantedCopy | undefined {
   const secretName = claim.metadata.annotations?.[connectionSecretAnnotation];
   if (!secretName) return undefined;
@@ -87,11 +100,79 @@ export function wantedCopyOf(claim: CachedClaim, scope: Scope): WantedCopy | und
     key: `${origin.namespace}/${secretName}`,
     secretName,
     source: controlPlaneName(secretName, origin.namespace, scope.clusterID, schemeOf(claim)),
-    origin,
-    kind: claim.kind ?? 'claim',
-    apiVersion: claim.apiVersion,
-    uid: claim.metadata.uid,
+    ...wanter(claim, origin),
   };
+}
+
+const wanter = (obj: CachedClaim, origin: { namespace: string; name: string }) => ({
+  origin,
+  kind: obj.kind ?? 'claim',
+  apiVersion: obj.apiVersion,
+  uid: obj.metadata.uid,
+  created: obj.metadata.creationTimestamp ? String(obj.metadata.creationTimestamp) : undefined,
+});
+
+interface ResourceRef {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+}
+
+/** The Secrets a v2 XR lists as composed for it (spec.crossplane.resourceRefs). */
+function composedSecretsOf(obj: CachedClaim): string[] {
+  const crossplane = (obj.spec as { crossplane?: { resourceRefs?: unknown } } | undefined)?.crossplane;
+  const refs = Array.isArray(crossplane?.resourceRefs) ? (crossplane.resourceRefs as ResourceRef[]) : [];
+  return refs
+    .filter((ref) => ref?.apiVersion === 'v1' && ref.kind === 'Secret' && typeof ref.name === 'string')
+    .map((ref) => ref.name!);
+}
+
+/**
+ * Every copy a stored object of this cluster wants — its writeConnectionSecretToRef copy, and for a v2 XR one per
+ * Secret composed for it — and the composed Secrets that get none, since their names do not derive from the XR's.
+ * Nothing for another cluster's objects. Pure.
+ */
+export function wantedCopiesOf(obj: CachedClaim, scope: Scope): { copies: WantedCopy[]; unnamed: string[] } {
+  const origin = originOf(obj, scope);
+  if (!origin) return { copies: [], unnamed: [] };
+  const own = wantedCopyOf(obj, scope);
+  const copies = own ? [own] : [];
+  const unnamed: string[] = [];
+  const xr = { appName: origin.name, storedName: obj.metadata.name ?? '' };
+  for (const composed of composedSecretsOf(obj)) {
+    // A composition that writes the XR's writeConnectionSecretToRef (the Crossplane docs' way): copied as above.
+    if (composed === own?.source) continue;
+    const secretName = appComposedName(xr, composed);
+    if (!secretName) {
+      unnamed.push(composed);
+      continue;
+    }
+    const key = `${origin.namespace}/${secretName}`;
+    if (copies.some((copy) => copy.key === key)) continue;
+    copies.push({ key, secretName, source: composed, ...wanter(obj, origin), controller: obj.metadata.uid });
+  }
+  return { copies, unnamed };
+}
+
+/** Whether a control-plane Secret may be copied for `want`: a composed one only while the XR controls it. Pure. */
+export function deliverable(want: WantedCopy, source: Secret): boolean {
+  if (want.controller === undefined) return true;
+  const refs = (source.metadata.ownerReferences ?? []) as { controller?: boolean; uid?: string }[];
+  return refs.some((ref) => ref.controller === true && ref.uid === want.controller);
+}
+
+/** Of the objects wanting one copy, the one that gets it: the oldest, then the least uid (stable). Pure. */
+export function ownerOf(wants: readonly WantedCopy[]): WantedCopy | undefined {
+  const time = (want: WantedCopy) => {
+    const t = Date.parse(want.created ?? '');
+    return Number.isNaN(t) ? Infinity : t;
+  };
+  const before = (a: WantedCopy, b: WantedCopy) =>
+    time(a) < time(b) || (time(a) === time(b) && (a.uid ?? '') < (b.uid ?? ''));
+  return wants.reduce<WantedCopy | undefined>(
+    (owner, want) => (!owner || before(want, owner) ? want : owner),
+    undefined,
+  );
 }
 
 /** The namespaces the wanted copies are in, sorted. Pure. */
@@ -134,48 +215,102 @@ export function startConnectionSecretSync(options: {
   const selector = `${copiedFromLabel},${deliveredByLabel}=${catalog.connection}`;
   const queue = createWorkQueue();
 
-  const wants = new Map<string, WantedCopy>(); // claim uid → the copy it wants
-  const wanters = new Map<string, Set<string>>(); // copy key → claim uids
-  const bySource = new Map<string, string>(); // control-plane Secret name → copy key
+  const wants = new Map<string, Map<string, WantedCopy>>(); // object uid → the copies it wants, by key
+  const wanters = new Map<string, Map<string, WantedCopy>>(); // copy key → who wants it, by object uid
+  const bySource = new Map<string, Set<string>>(); // control-plane Secret name → copy keys
   const applied = new Map<string, string>(); // copy key → fingerprint of what the app cluster holds
   const foreign = new Set<string>(); // copy keys held by a Secret the connector did not deliver (reported once)
   const released = new Set<string>(); // copy keys held by a copy a previous connection of this name kept
+  const shadowed = new Set<string>(); // "<key> <uid>": wanted by an older object too (reported once)
+  const unnamedSeen = new Map<string, Set<string>>(); // object uid → composed Secrets without an app name (reported)
   let ready = false;
 
-  const setWant = (uid: string, want: WantedCopy | undefined) => {
-    const before = wants.get(uid);
-    if (want) wants.set(uid, want);
+  const addWanter = (uid: string, want: WantedCopy) => {
+    wanters.set(want.key, (wanters.get(want.key) ?? new Map<string, WantedCopy>()).set(uid, want));
+    bySource.set(want.source, (bySource.get(want.source) ?? new Set<string>()).add(want.key));
+  };
+  const dropWanter = (uid: string, want: WantedCopy) => {
+    const of = wanters.get(want.key);
+    of?.delete(uid);
+    if (!of?.size) wanters.delete(want.key);
+    if (![...(of?.values() ?? [])].some((other) => other.source === want.source)) {
+      const keys = bySource.get(want.source);
+      keys?.delete(want.key);
+      if (!keys?.size) bySource.delete(want.source);
+    }
+    shadowed.delete(`${want.key} ${uid}`);
+  };
+
+  const setWants = (uid: string, copies: readonly WantedCopy[]) => {
+    const before = wants.get(uid) ?? new Map<string, WantedCopy>();
+    const after = new Map(copies.map((copy) => [copy.key, copy]));
+    if (after.size) wants.set(uid, after);
     else wants.delete(uid);
-    if (before?.key === want?.key) return;
-    if (before) {
-      const uids = wanters.get(before.key);
-      uids?.delete(uid);
-      if (!uids?.size) {
-        wanters.delete(before.key);
-        bySource.delete(before.source);
-      }
-      queue.add(before.key);
+    let changed = false;
+    for (const [key, want] of before) {
+      if (after.get(key)?.source === want.source) continue;
+      dropWanter(uid, want);
+      queue.add(key);
+      changed = true;
     }
-    if (want) {
-      wanters.set(want.key, (wanters.get(want.key) ?? new Set()).add(uid));
-      bySource.set(want.source, want.key);
-      queue.add(want.key);
+    for (const [key, want] of after) {
+      const same = before.get(key)?.source === want.source;
+      addWanter(uid, want);
+      if (same) continue;
+      queue.add(key);
+      changed = true;
     }
-    if (ready) report.setNamespaces(namespacesOf(wanters.keys()));
+    if (changed && ready) report.setNamespaces(namespacesOf(wanters.keys()));
+  };
+
+  const eventOn = (want: WantedCopy, reason: string, message: string) =>
+    events.event(
+      {
+        apiVersion: want.apiVersion ?? '',
+        kind: want.kind,
+        name: want.origin.name,
+        namespace: want.origin.namespace,
+        uid: want.uid,
+      },
+      'Warning',
+      reason,
+      message,
+    );
+
+  /** Once per Secret: those composed for an XR whose names do not derive from the XR's get no copy. */
+  const reportUnnamed = (obj: CachedClaim, uid: string, unnamed: readonly string[]) => {
+    const seen = unnamedSeen.get(uid) ?? new Set<string>();
+    const origin = originOf(obj, scope);
+    for (const name of unnamed) {
+      if (seen.has(name) || !origin) continue;
+      seen.add(name);
+      eventOn(
+        { key: '', secretName: '', source: name, ...wanter(obj, origin) },
+        'ConnectionSecretNotDelivered',
+        `Secret ${name} composed for it is not delivered: only Secrets whose names begin with the ${obj.kind ?? 'XR'}'s name in the control plane (${obj.metadata.name}-) get a name in the app cluster`,
+      );
+    }
+    if (seen.size) unnamedSeen.set(uid, seen);
   };
 
   claims.onChange((change) => {
     if (change.event === 'listed') return queue.add(fullPass);
     const uid = change.claim.metadata.uid;
-    if (uid) setWant(uid, change.event === 'delete' ? undefined : wantedCopyOf(change.claim, scope));
+    if (!uid) return;
+    if (change.event === 'delete') {
+      unnamedSeen.delete(uid);
+      return setWants(uid, []);
+    }
+    const { copies, unnamed } = wantedCopiesOf(change.claim, scope);
+    setWants(uid, copies);
+    reportUnnamed(change.claim, uid, unnamed);
   });
   const secrets = supervisedInformer<Secret & KubernetesObject>({
     client: controlPlane,
     path: `/api/v1/namespaces/${scope.targetNamespace}/secrets`,
     log: log.child({ watch: 'connection-secrets' }),
     onEvent: (_event, secret) => {
-      const key = bySource.get(secret.metadata?.name ?? '');
-      if (key) queue.add(key);
+      for (const key of bySource.get(secret.metadata?.name ?? '') ?? []) queue.add(key);
     },
     onListed: () => queue.add(fullPass),
   });
@@ -191,27 +326,37 @@ export function startConnectionSecretSync(options: {
     if (!existing || existing.metadata.labels?.[deliveredByLabel] === catalog.connection) return true;
     if (!foreign.has(want.key)) {
       foreign.add(want.key);
-      events.event(
-        {
-          apiVersion: want.apiVersion ?? '',
-          kind: want.kind,
-          name: want.origin.name,
-          namespace: want.origin.namespace,
-          uid: want.uid,
-        },
-        'Warning',
+      eventOn(
+        want,
         'ConnectionSecretConflict',
-        `Secret ${want.key} exists and was not delivered by connection ${catalog.connection}: it is left as it is and the claim's connection details are not delivered; rename one of them`,
+        `Secret ${want.key} exists and was not delivered by connection ${catalog.connection}: it is left as it is and the ${want.kind}'s connection details are not delivered; rename one of them`,
       );
       log.warn({ copy: want.key }, 'a Secret the connector did not deliver holds the name; not written over');
     }
     return false;
   };
 
+  /** Once per object: another, older one of this cluster wants the same copy and gets it. */
+  const reportShadowed = (others: readonly WantedCopy[], owner: WantedCopy) => {
+    for (const other of others) {
+      const id = `${other.key} ${other.uid}`;
+      if (other === owner || shadowed.has(id)) continue;
+      shadowed.add(id);
+      eventOn(
+        other,
+        'ConnectionSecretConflict',
+        `Secret ${other.key} is the connection Secret of ${owner.kind} ${owner.origin.name}, which is older: the ${other.kind}'s connection details are not delivered there; rename one of them`,
+      );
+    }
+  };
+
   const syncCopy = async (key: string) => {
-    const [uid] = wanters.get(key) ?? [];
-    const want = uid === undefined ? undefined : wants.get(uid);
-    const source = want && secrets.get(want.source, scope.targetNamespace);
+    const of = [...(wanters.get(key)?.values() ?? [])];
+    const want = ownerOf(of);
+    if (want) reportShadowed(of, want);
+    const found = want && secrets.get(want.source, scope.targetNamespace);
+    // A composed Secret the XR does not control is not the XR's, whatever its name or the XR's references say.
+    const source = found && deliverable(want, found) ? found : undefined;
     if (want && source) {
       const copy = appSecret(
         { ...want.origin, kind: want.kind, apiVersion: want.apiVersion, connection: catalog.connection },
@@ -254,9 +399,9 @@ export function startConnectionSecretSync(options: {
       const uid = claim.metadata.uid;
       if (!uid) continue;
       seen.add(uid);
-      setWant(uid, wantedCopyOf(claim, scope));
+      setWants(uid, wantedCopiesOf(claim, scope).copies);
     }
-    for (const uid of [...wants.keys()]) if (!seen.has(uid)) setWant(uid, undefined);
+    for (const uid of [...wants.keys()]) if (!seen.has(uid)) setWants(uid, []);
     // Only where this proxy is bound: strays elsewhere are the operator's to remove when it unbinds.
     applied.clear();
     for (const namespace of namespacesOf(wanters.keys())) {
@@ -279,6 +424,7 @@ export function startConnectionSecretSync(options: {
       }
     }
     foreign.clear();
+    shadowed.clear();
     for (const key of wanters.keys()) queue.add(key);
     report.setNamespaces(namespacesOf(wanters.keys()));
   };
@@ -286,22 +432,17 @@ export function startConnectionSecretSync(options: {
   const resync = setInterval(() => queue.add(fullPass), resyncMs);
   resync.unref();
 
-  const worker = (async () => {
-    for (;;) {
-      const key = await queue.get();
-      if (key === undefined) return;
-      try {
-        // Nothing is written or removed before both caches hold their first lists: never from a half-filled view.
-        if (ready) await (key === fullPass ? syncAll() : syncCopy(key));
-        queue.forget(key);
-      } catch (err) {
-        log.warn({ err: String(err), copy: key }, 'connection secret sync failed; retrying');
-        queue.addRateLimited(key);
-      } finally {
-        queue.done(key);
-      }
-    }
-  })();
+  const worker = work(
+    queue,
+    // Nothing is written or removed before both caches hold their first lists: never from a half-filled view.
+    async (key) => {
+      if (ready) await (key === fullPass ? syncAll() : syncCopy(key));
+    },
+    (key, err) => {
+      log.warn({ err: String(err), copy: key }, 'connection secret sync failed; retrying');
+      return 'retry';
+    },
+  );
 
   void Promise.all([secrets.start(), claims.synced]).then(() => {
     ready = true;

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.ts';
 import { supervisedInformer } from '../controller/informer.ts';
 import { tokenBuckets } from '../controller/tokenbucket.ts';
-import { createWorkQueue } from '../controller/workqueue.ts';
+import { createWorkQueue, work } from '../controller/workqueue.ts';
 import { isNotFound, type KubeClient } from '../kube/client.ts';
 import { fieldManager } from '../kube/resources.ts';
 import { appEventOf, eventFingerprint, type CoreEvent } from './claimevents.ts';
@@ -108,26 +108,19 @@ export function startEventDelivery(options: {
     applied.set(name, fingerprint);
   };
 
-  const worker = (async () => {
-    for (;;) {
-      const key = await queue.get();
-      if (key === undefined) return;
-      try {
-        // Nothing before both caches hold their first lists: an object not listed yet would look foreign.
-        if (ready) await deliver(key);
-        queue.forget(key);
-      } catch (err) {
-        // The app namespace is gone (or going): so is the object the Event is about.
-        if (isNotFound(err)) queue.forget(key);
-        else {
-          log.warn({ err: String(err), event: key }, 'event delivery failed; retrying');
-          queue.addRateLimited(key);
-        }
-      } finally {
-        queue.done(key);
-      }
-    }
-  })();
+  const worker = work(
+    queue,
+    // Nothing before both caches hold their first lists: an object not listed yet would look foreign.
+    async (key) => {
+      if (ready) await deliver(key);
+    },
+    (key, err) => {
+      // The app namespace is gone (or going): so is the object the Event is about.
+      if (isNotFound(err)) return 'forget';
+      log.warn({ err: String(err), event: key }, 'event delivery failed; retrying');
+      return 'retry';
+    },
+  );
 
   void Promise.all([events.start(), claims.synced]).then(() => {
     ready = true;

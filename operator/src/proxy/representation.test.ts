@@ -1,23 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ServedResource } from '../catalog/catalog.ts';
+import { claimResource } from '../catalog/testdata.ts';
 import { humanDuration, negotiateRepresentation, renderList, renderObject } from './representation.ts';
 
-const resource: ServedResource = {
-  kind: 'KubernetesCluster',
-  listKind: 'KubernetesClusterList',
-  plural: 'kubernetesclusters',
-  singular: 'kubernetescluster',
-  shortNames: [],
-  categories: ['claim'],
+const resource = claimResource({
   xrd: 'xkubernetesclusters.platform.example.org',
-  origin: 'Claim',
-  hasStatus: true,
-  schema: undefined,
   printerColumns: [
     { name: 'READY', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
     { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
-};
+});
 const ctx = {
   resource,
   apiVersion: 'platform.example.org/v1alpha1',

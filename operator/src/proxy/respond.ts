@@ -66,12 +66,21 @@ export function statusBody(
 
 export type MediaType = 'application/json' | 'application/yaml';
 
+/** Lists with more items than this are written item by item (listChunks). */
+const streamedItems = 100;
+/** Bytes gathered before each write of a streamed list. */
+const chunkBytes = 64 * 1024;
+
 export function json(
   res: ServerResponse,
   code: number,
   body: unknown,
   contentType = 'application/json',
 ): void {
+  if (isLargeList(body)) {
+    void streamList(res, code, body, contentType);
+    return;
+  }
   const payload = JSON.stringify(body);
   res.writeHead(code, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
   res.end(payload);
@@ -114,3 +123,56 @@ export const notFound = (resource: string, name: string | undefined): StatusErro
 
 export const noSuchResource = (): StatusError =>
   new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+
+type ListBody = { items: unknown[] } & Record<string, unknown>;
+
+function isLargeList(body: unknown): body is ListBody {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    Array.isArray((body as { items?: unknown }).items) &&
+    (body as ListBody).items.length > streamedItems
+  );
+}
+
+/**
+ * The JSON of a list as chunks of about `size` characters, items serialised one at a time: a list of 20 000 claims is
+ * never one string beside the objects it is made of. The envelope (kind, apiVersion, metadata) comes first and the
+ * items last, as kube-apiserver writes them. Pure; joined, the chunks parse to what JSON.stringify(list) parses to.
+ */
+export function* listChunks(list: ListBody, size = chunkBytes): Generator<string> {
+  const { items, ...envelope } = list;
+  const head = JSON.stringify(envelope);
+  let chunk = head === '{}' ? '{"items":[' : `${head.slice(0, -1)},"items":[`;
+  for (let i = 0; i < items.length; i++) {
+    // As in JSON.stringify of an array: what has no JSON form is null.
+    chunk += (i === 0 ? '' : ',') + (JSON.stringify(items[i]) ?? 'null');
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  yield `${chunk}]}`;
+}
+
+/** Writes a list chunk by chunk, waiting whenever the client reads slower than the proxy writes. */
+async function streamList(res: ServerResponse, code: number, list: ListBody, contentType: string) {
+  res.writeHead(code, { 'content-type': contentType });
+  for (const chunk of listChunks(list)) {
+    if (res.destroyed) return; // the client went away: the rest is never serialised
+    if (!res.write(chunk)) await drained(res);
+  }
+  res.end();
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}

@@ -100,13 +100,18 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   // current one once it has synced, so a rotation during a control-plane outage keeps the reads the old one serves.
   let followers: { claims: ClaimCache; secrets: ConnectionSecretSync; events: EventDelivery } | undefined;
   let pending: ClaimCache | undefined;
-  const stopFollowers = (f: typeof followers) =>
-    void Promise.all([f?.secrets.stop(), f?.events.stop()]).then(() => f?.claims.stop());
+  // Set by stop(): a cache that syncs afterwards must not start followers nobody would stop.
+  let stopped = false;
+  const stopFollowers = async (f: typeof followers) => {
+    await Promise.all([f?.secrets.stop(), f?.events.stop()]);
+    await f?.claims.stop();
+  };
   const restartFollowers = () => {
     void pending?.stop(); // superseded before it synced
     pending = undefined;
+    if (stopped) return;
     if (!catalog || !upstream) {
-      stopFollowers(followers);
+      void stopFollowers(followers);
       followers = undefined;
       return;
     }
@@ -129,7 +134,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         ])
       : Promise.resolve();
     void promoted.then(() => {
-      if (pending !== claims) return;
+      if (pending !== claims || stopped) return;
       pending = undefined;
       const previous = followers;
       followers = {
@@ -148,7 +153,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       void claims.synced.then(() => {
         if (followers?.claims === claims) metrics.claimCacheSynced(true);
       });
-      stopFollowers(previous);
+      void stopFollowers(previous);
     });
   };
   // TLS material arrives through the watches below; setSecureContext swaps it in on every rotation.
@@ -296,8 +301,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       await shutDown(server, watches, { delayMs, drainMs }, () => (shuttingDown = true));
       health.stop();
       await Promise.all([...informers.map((i) => i.stop()), namespaces.stop(), metricsEndpoint.close()]);
-      await followers?.secrets.stop();
-      await followers?.claims.stop();
+      stopped = true;
+      await stopFollowers(followers);
       await pending?.stop();
       await upstream?.client.close();
       await report.stop();

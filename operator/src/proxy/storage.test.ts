@@ -95,6 +95,15 @@ describe('the storage rule for reads the cache can answer', () => {
     expect(read('list', { resourceVersionMatch: 'Exact' })).toBe('control-plane');
   });
 
+  it('sends a watch that resumes from before what the cache holds to the control plane, whose window is longer', () => {
+    const since = (rv: string) => read('watch', { resourceVersion: rv }, { cacheHistoryFrom: 50n });
+    expect(since('49')).toBe('control-plane'); // a replica started after the client's last event
+    expect(since('50')).toBe('cache');
+    expect(since('100')).toBe('cache');
+    // Lists and gets read state, not history: the cache answers them whatever it replays.
+    expect(read('list', { resourceVersion: '10' }, { cacheHistoryFrom: 50n })).toBe('cache');
+  });
+
   it('never answers from a cache that cannot represent the answer, nor writes or watches', () => {
     fc.assert(
       fc.property(

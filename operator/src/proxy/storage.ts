@@ -70,6 +70,8 @@ export interface RuleInput {
   cacheResourceVersion?: bigint | undefined;
   /** The cache keeps a snapshot at the exact resourceVersion asked. */
   snapshotAtExact?: boolean;
+  /** The oldest resourceVersion a watch can resume after from the cache. */
+  cacheHistoryFrom?: bigint | undefined;
 }
 
 /** The rule above, pure: where a request goes first. */
@@ -92,6 +94,14 @@ export function chooseBackend(input: RuleInput): Backend {
     case 'continue':
       return 'cache'; // cacheCanAnswer: the cache's own token
     case 'notOlderThan':
+      // A watch resuming from before what the cache holds (a replica that started after the client's last event)
+      // goes to the control plane, whose window is longer; it answers 410 itself where it no longer has them.
+      if (
+        input.verb === 'watch' &&
+        input.cacheHistoryFrom !== undefined &&
+        freshness.resourceVersion < input.cacheHistoryFrom
+      )
+        return 'control-plane';
       if (input.cacheResourceVersion !== undefined && input.cacheResourceVersion >= freshness.resourceVersion)
         return 'cache';
       // A watch beyond the cache resumes from the control plane's own resourceVersion (a forwarded list's, a
@@ -171,6 +181,7 @@ export function storage(deps: StorageDeps): Stage {
           : cacheCanAnswer(request, query, accept)),
       freshness,
       cacheResourceVersion,
+      cacheHistoryFrom: view?.historyFrom,
       snapshotAtExact:
         freshness?.kind === 'exact' &&
         view !== undefined &&

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { controlPlaneName } from '../claims/identity.ts';
 import { fromControlPlane, originOf, toControlPlane } from './translate.ts';
 
@@ -95,5 +96,41 @@ describe('claim translation', () => {
     expect(fromControlPlane(stored, { ...scope, clusterID: 'cluster-b' })).toBeUndefined();
     const impostor = { ...stored, metadata: { ...stored.metadata, name: 'something-else' } };
     expect(fromControlPlane(impostor, scope)).toBeUndefined();
+  });
+});
+
+describe("Crossplane's references", () => {
+  const name = fc.stringMatching(/^[a-z0-9]([-a-z0-9.]{0,40}[a-z0-9])?$/);
+  const ref = fc.record({
+    apiVersion: fc.constantFrom('v1', 'data.example.org/v1beta1'),
+    kind: fc.string(),
+    name,
+  });
+  // What Crossplane writes into claims (resourceRef, the XR) and v2 XRs (spec.crossplane): control-plane names.
+  const machinery = fc.record({
+    resourceRef: ref,
+    crossplane: fc.record({
+      compositionRef: fc.record({ name }),
+      compositionRevisionRef: fc.record({ name }),
+      compositionUpdatePolicy: fc.constantFrom('Automatic', 'Manual'),
+      resourceRefs: fc.array(ref, { maxLength: 4 }),
+    }),
+  });
+
+  it('are shown as stored and stored as sent, so an edit of the app object writes back what Crossplane wrote', () => {
+    fc.assert(
+      fc.property(machinery, (fields) => {
+        const stored = toControlPlane({ ...claim, spec: { ...claim.spec, ...fields } }, scope, {
+          namespace: 'default',
+          name: 'my-cluster',
+        });
+        const shown = fromControlPlane(stored, scope);
+        expect(shown?.spec?.resourceRef).toEqual(fields.resourceRef);
+        expect(shown?.spec?.crossplane).toEqual(fields.crossplane);
+        const again = toControlPlane(shown!, scope, { namespace: 'default', name: 'my-cluster' });
+        expect(again.spec).toEqual(stored.spec);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
