@@ -132,23 +132,21 @@ describe('Flux (source-controller, kustomize-controller) drives the connector', 
       90_000,
       (o) => o.status?.lastAppliedRevision === `main@sha1:${sha}`,
     );
-  /** What Crossplane reports on a claim in the control plane: Synced and Ready. */
-  const report = (namespace: string, name: string, status: { Synced: string; Ready: string }) => {
-    const lastTransitionTime = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const conditions = Object.entries(status).map(([type, s]) => ({
-      type,
-      status: s,
-      reason: s === 'True' ? 'Available' : 'ReconcileError',
-      ...(s === 'False' ? { message: 'cannot compose: e2e says no' } : {}),
-      lastTransitionTime,
-    }));
-    return kubectlOk(cp, [
-      ...['-n', namespace, 'patch', claimResource, name, '--subresource=status', '--type=merge'],
-      ...['-p', JSON.stringify({ status: { conditions } })],
-    ]);
-  };
   const stored = (name: string, namespace = 'shop') => controlPlaneName(name, namespace, clusterID);
   const storedClaim = (name: string) => getClaim(cp, targetNamespace, stored(name));
+  /** Waits until Crossplane reports the claim (in the control plane) with the condition. */
+  const crossplaneReports = (namespace: string, name: string, type: string, status: string, message = /.*/) =>
+    waitFor(
+      async () => {
+        const claim = await getClaim(cp, namespace, name);
+        const c = claim?.status?.conditions?.find((x) => x.type === type);
+        if (c?.status === status && message.test(c.message ?? '')) return c;
+        throw new Error(`${namespace}/${name}: ${JSON.stringify(claim?.status?.conditions)}`);
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: `Crossplane to report ${type}=${status} on ${name}` },
+    );
+  // The claim's connection Secret, as the connector names it in the control plane.
+  const blockingSecret = () => stored('shop-kubeconfig');
 
   beforeAll(async () => {
     const started = Date.now();
@@ -303,6 +301,25 @@ describe('Flux (source-controller, kustomize-controller) drives the connector', 
         'waiting for the connection',
       );
       expect(ready(blocked)?.message).toMatch(/connection/);
+      clusterID = await waitFor(
+        async () => {
+          const r = await kubectl(app, ['get', 'ctpc', connection, '-o', 'jsonpath={.status.clusterID}']);
+          return r.code === 0 && r.stdout ? r.stdout : undefined;
+        },
+        { timeoutMs: 60_000, what: "the connection's cluster ID" },
+      );
+      // A Secret Crossplane did not create, where the claim's connection Secret goes: Crossplane refuses to write
+      // over it and reports the claim Synced=False, the failure the claims' health expressions must catch.
+      await kubectlOk(
+        cp,
+        ['-n', targetNamespace, 'apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: blockingSecret(), namespace: targetNamespace },
+          type: 'Opaque',
+        }),
+      );
       proxy = await startProxyWhenServing(app, connection, localProxyPort); // where a real cluster runs its pods
       await waitReady('kustomization', 'connection');
       const ctpc = JSON.parse(await kubectlOk(app, ['get', 'ctpc', connection, '-o', 'json'])) as {
@@ -311,7 +328,7 @@ describe('Flux (source-controller, kustomize-controller) drives the connector', 
       expect(ctpc.status.conditions).toContainEqual(
         expect.objectContaining({ type: 'Ready', status: 'True' }),
       );
-      clusterID = ctpc.status.clusterID;
+      expect(ctpc.status.clusterID).toBe(clusterID);
       timings['connection Kustomization → Ready (kstatus on the ControlPlaneConnection)'] =
         Date.now() - started;
     });
@@ -331,12 +348,8 @@ describe('Flux (source-controller, kustomize-controller) drives the connector', 
         id: 'shop',
         parameters: { nodes: { count: 3, size: 'small' } },
       });
-      // No conditions yet: in progress (the expressions' orValue([]) guards), not Ready, not failed.
-      const progressing = await get('kustomization', 'claims');
-      expect(ready(progressing)?.status).not.toBe('True');
-      expect(ready(progressing)?.reason).not.toBe('HealthCheckFailed');
-
-      await report(targetNamespace, stored('shop'), { Synced: 'False', Ready: 'False' });
+      // Crossplane composes the claim, then cannot write its connection Secret over the one it does not control.
+      await crossplaneReports(targetNamespace, stored('shop'), 'Synced', 'False', /uncontrolled secret/);
       const failed = await waitCondition(
         'kustomization',
         'claims',
@@ -345,7 +358,11 @@ describe('Flux (source-controller, kustomize-controller) drives the connector', 
       );
       expect(ready(failed)?.message).toMatch(/KubernetesCluster\/shop\/shop/);
 
-      await report(targetNamespace, stored('shop'), { Synced: 'True', Ready: 'True' });
+      // The Secret removed, and the claim touched (through the app cluster) so Crossplane looks at it again now
+      // rather than after its backoff: Crossplane propagates the connection details and reports the claim Ready.
+      await kubectlOk(cp, ['-n', targetNamespace, 'delete', 'secret', blockingSecret()]);
+      await kubectlOk(app, ['-n', 'shop', 'annotate', claimResource, 'shop', 'e2e.ctp.dev/nudge=1']);
+      await crossplaneReports(targetNamespace, stored('shop'), 'Ready', 'True');
       const healthy = await reconcile('kustomization', 'claims');
       expect(healthy.status?.inventory?.entries.map((e) => e.id)).toEqual([
         'shop_shop_platform.example.org_KubernetesCluster',
@@ -426,8 +443,10 @@ describe('Flux (source-controller, kustomize-controller) drives the connector', 
         timeoutMs: 60_000,
         what: 'the cache claim in the control plane',
       });
-      await report(targetNamespace, stored('cache'), { Synced: 'True', Ready: 'True' });
-      await appliedRevision('claims', added); // Ready only once the new claim is healthy
+      await appliedRevision('claims', added); // Ready only once Crossplane made the new claim Ready
+      expect((await storedClaim('cache'))?.status?.conditions).toContainEqual(
+        expect.objectContaining({ type: 'Ready', status: 'True' }),
+      );
 
       platformRepo.remove(join(claimsPath, 'cache.yaml'));
       platformRepo.copy(
@@ -470,7 +489,7 @@ describe('Flux (source-controller, kustomize-controller) drives the connector', 
         'kustomize.toolkit.fluxcd.io/name': 'control-plane-claims',
         'kustomize.toolkit.fluxcd.io/namespace': fluxNamespace,
       });
-      await report('team-shop', 'shop', { Synced: 'True', Ready: 'True' });
+      await crossplaneReports('team-shop', 'shop', 'Ready', 'True');
       await reconcile('kustomization', 'control-plane-claims');
       timings['control-plane Kustomization → Ready'] = Date.now() - started;
     });
