@@ -54,7 +54,7 @@ $(NPM_STAMP): package.json package-lock.json | $(NODE)
 deps: $(NPM_STAMP) ## install npm dependencies
 
 .PHONY: tools
-tools: ## build the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, helm, crossplane, kustomize and Argo CD (cached in .tools/)
+tools: ## build the pinned etcd, kube-apiserver, kube-controller-manager, kubectl, helm, crossplane, kustomize, Argo CD and Flux (cached in .tools/)
 	TOOLS_DIR=$(TOOLS_DIR) e2e/toolchain/build.sh
 
 .PHONY: build

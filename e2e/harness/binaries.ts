@@ -13,7 +13,10 @@ export type Binary =
   | 'crossplane'
   | 'kustomize'
   | 'argocd-application-controller'
-  | 'argocd-repo-server';
+  | 'argocd-repo-server'
+  | 'source-controller'
+  | 'kustomize-controller'
+  | 'helm-controller';
 
 export function binaryPath(name: Binary): string {
   const candidates = [process.env.KUBEBUILDER_ASSETS, join(repoRoot, '.tools', 'bin')].filter(

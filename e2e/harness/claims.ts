@@ -27,7 +27,7 @@ export interface Claim {
     deletionTimestamp?: string;
   };
   spec: { id: string; writeConnectionSecretToRef?: { name: string } } & Record<string, unknown>;
-  status?: { conditions?: { type: string; status: string }[] };
+  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
 
 /**

@@ -4,7 +4,8 @@
 # go.mod/go.sum pair is the single pin. Binaries found in $KUBEBUILDER_ASSETS are used instead of building.
 #
 #   build.sh            build everything missing
-#   build.sh kubernetes build one component (kubernetes | etcd | helm | crossplane | prometheus-operator | kustomize | argocd)
+#   build.sh kubernetes build one component (kubernetes | etcd | helm | crossplane | prometheus-operator | kustomize |
+#                       argocd | flux-source | flux-kustomize | flux-helm)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -208,11 +209,53 @@ build_argocd() (
   link "$out/argocd" "$bin/argocd-repo-server"
 )
 
+# Flux controllers (source-controller, kustomize-controller, helm-controller of one Flux release). Their go.mod replaces
+# the nested ./api module, which the module zip leaves out, and `replace` only applies in the main module: so each is
+# built inside a writable copy of its module (downloaded through the wrapper module, verified against its go.sum) with
+# the api module of the same version placed at ./api, and the copy's own go.sum verifies the rest. FLUX_PREFETCH=1
+# only downloads (network, no compile). The cache keeps the controller's CRDs (config/crd/bases) beside the binary.
+build_flux_controller() {
+  local name=$1 component=flux-${1%-controller} v out tmp start mod src api
+  mod=github.com/fluxcd/$name
+  v=$(module_version "$component" "$mod")
+  out="$tools/$component/$v"
+  if [ -x "$out/$name" ] && [ -d "$out/crds" ] && [ -z "${FLUX_PREFETCH:-}" ]; then
+    link "$out/$name" "$bin/$name"
+    return 0
+  fi
+  start=$SECONDS tmp="$out.tmp"
+  (cd "$here/$component" && go mod download "$mod" "$mod/api")
+  src=$(cd "$here/$component" && go list -m -f '{{.Dir}}' "$mod")
+  api=$(cd "$here/$component" && go list -m -f '{{.Dir}}' "$mod/api")
+  rm -rf "$tmp" && mkdir -p "$tmp/src"
+  cp -r "$src/." "$tmp/src/" && chmod -R u+w "$tmp/src"
+  rm -rf "$tmp/src/api" && cp -r "$api" "$tmp/src/api" && chmod -R u+w "$tmp/src/api"
+  # The modules the binary's packages need (`go mod download` would also fetch test-only ones the proxy refuses).
+  (cd "$tmp/src" && go list -deps . >/dev/null)
+  if [ -n "${FLUX_PREFETCH:-}" ]; then
+    rm -rf "$tmp"
+    echo "downloaded $name $v and its module graph in $((SECONDS - start))s"
+    return 0
+  fi
+  echo "building $name $v"
+  (cd "$tmp/src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/$name" .)
+  cp -r "$tmp/src/config/crd/bases" "$tmp/crds"
+  rm -rf "$tmp/src" "$out" && mv "$tmp" "$out"
+  echo "built $name $v in $((SECONDS - start))s"
+  link "$out/$name" "$bin/$name"
+}
+
+build_flux-source() { build_flux_controller source-controller; }
+build_flux-kustomize() { build_flux_controller kustomize-controller; }
+build_flux-helm() { build_flux_controller helm-controller; }
+
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(etcd kubernetes helm crossplane prometheus-operator kustomize argocd)
+[ ${#components[@]} -gt 0 ] ||
+  components=(etcd kubernetes helm crossplane prometheus-operator kustomize argocd flux-source flux-kustomize flux-helm)
 for c in "${components[@]}"; do
   case $c in
-    kubernetes|etcd|helm|crossplane|prometheus-operator|kustomize|argocd) "build_$c" ;;
-    *) echo "build.sh: unknown component $c (kubernetes | etcd | helm | crossplane | prometheus-operator | kustomize | argocd)" >&2; exit 2 ;;
+    kubernetes|etcd|helm|crossplane|prometheus-operator|kustomize|argocd|flux-source|flux-kustomize|flux-helm) "build_$c" ;;
+    *) echo "build.sh: unknown component $c (kubernetes | etcd | helm | crossplane | prometheus-operator | kustomize |" \
+      "argocd | flux-source | flux-kustomize | flux-helm)" >&2; exit 2 ;;
   esac
 done
