@@ -511,6 +511,17 @@ describe('Argo CD (application controller and repo server) drives the connector'
         (s) => `  ${s.step}: ${s.syncs} automated sync(s) of ${s.revision.slice(0, 7)}`,
       );
       process.stdout.write(`\nArgo CD syncs per Git-driven change (1 expected):\n${rows.join('\n')}\n`);
+      // Why a change was synced more than once: the controller's own words between its first and last start.
+      for (const s of counts.filter((c) => c.syncs > 1)) {
+        const lines = readFileSync(argo.controllerLog, 'utf8').split('\n');
+        const starts = lines.flatMap((l, i) => (l.includes(`automated sync to '${s.revision}'`) ? [i] : []));
+        const between = lines
+          .slice(starts[0], (starts.at(-1) ?? 0) + 1)
+          .filter((l) => l.includes(`application=${connection}`) || l.includes(`app=${connection}`))
+          .filter((l) => !l.includes('level=debug'))
+          .slice(0, 60);
+        process.stdout.write(`\n${s.step}, ${s.syncs} syncs:\n${between.join('\n')}\n`);
+      }
       for (const s of counts) expect(s.syncs).toBeGreaterThanOrEqual(1);
     });
   });

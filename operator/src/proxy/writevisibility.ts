@@ -40,7 +40,7 @@ export function writeVisibility(metrics: ProxyMetrics, waitMs = writeVisibleWait
       if (!view) return;
       const key = `${group}/${version}/${resource}`;
       let behind = lagging.get(claims);
-      if (!behind) lagging.set(claims, (behind = new Map()));
+      if (!behind) lagging.set(claims, (behind = new Map<string, string | undefined>()));
       if (behind.has(key) && behind.get(key) === view.resourceVersion) {
         metrics.writeVisible('behind', 0);
         return;
