@@ -163,6 +163,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       rejectUnauthorized: false, // health probes come without a certificate; handle() authenticates the rest
       ALPNProtocols: ['http/1.1'],
       minVersion: 'TLSv1.2',
+      // Watch events are small writes behind earlier ones: never held back for the client's ACK (Nagle).
+      noDelay: true,
     },
     (req, res) => void handle(newContext(req, res, log)),
   );

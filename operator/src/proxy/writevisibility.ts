@@ -1,7 +1,7 @@
-// A write is answered once the claim cache has seen it. Watches served from the cache are then sent the change before
-// the writer learns that its write succeeded, as a client of kube-apiserver sees its own writes of a CRD's objects come
-// back over its watch at once. Without this the change reached watchers a few milliseconds after the answer: Argo CD,
-// which compares right after a sync, found the claims it had just applied still old and synced them a second time.
+// A write is answered once the claim cache has seen it: reads the cache answers through this replica (resourceVersion
+// 0, consistent ones) then see the write, and the watches it serves have been handed the change before the writer
+// learns that its write succeeded, as a client of kube-apiserver finds its own writes of a CRD's objects in its watch
+// cache. Without this, a list from the cache at once after a write could miss it.
 //
 // The wait is bounded; a cache that did not see a write in time (its watch reconnecting, the control plane's watch
 // lagging) delays no further write of that resource until it has seen something new, as consistentread.ts does.
