@@ -24,7 +24,6 @@ import {
 } from './translate.ts';
 import type { WatchRegistry } from './watches.ts';
 import { relayWatch } from './watchstream.ts';
-import type { WriteVisibility } from './writevisibility.ts';
 
 export interface ControlPlaneBackend {
   client: KubeClient;
@@ -34,8 +33,6 @@ export interface ControlPlaneBackend {
   /** For the guard against colliding control-plane names. */
   claims: ClaimCache | undefined;
   watches: WatchRegistry;
-  /** Holds a write's answer until the claim cache, and so every watch it serves, has seen the write. */
-  visibility: WriteVisibility;
 }
 
 /** Forwarding failed without any answer: storage may answer a read from the cache instead. */
@@ -116,7 +113,7 @@ export async function forwardToControlPlane(
         admitted.body,
         contentTypeUp(ctx),
       );
-    return await respond(ctx, backend, answer, admitted.name, onlyName);
+    return respond(ctx, backend, answer, admitted.name, onlyName);
   } catch (err) {
     return failed(ctx, backend, err, origin);
   }
@@ -435,13 +432,13 @@ async function jsonPatch(
   }
 }
 
-async function respond(
+function respond(
   ctx: RequestContext,
   backend: ControlPlaneBackend,
   answer: Exchange<Obj>,
   name: string | undefined,
   onlyName: string | undefined,
-): Promise<undefined> {
+): undefined {
   const request = resourceOf(ctx);
   copyWarnings(ctx, answer.headers, backend.scope);
   const translated =
@@ -449,7 +446,6 @@ async function respond(
       ? undefined
       : translateResponse(answer.body, backend.scope, request.namespace, name, onlyName);
   if (!translated) throw notFoundOf(request, name);
-  await backend.visibility.awaitVisible(ctx, backend.claims, answer.body);
   document(ctx.res, answer.code, translated, ctx.media);
   return undefined;
 }

@@ -1,6 +1,6 @@
 // Prometheus metrics of the proxy: what the aggregator asked (verb, resource, code, latency), what the control plane
-// cost (upstream latency), which reads the claim cache answered, how long consistent reads and writes waited for it,
-// and how many watches are open. Label values are bounded: verbs and codes are small sets,
+// cost (upstream latency), which reads the claim cache answered, how long consistent reads waited for it, and how
+// many watches are open. Label values are bounded: verbs and codes are small sets,
 // resources come from the catalog.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -22,11 +22,6 @@ export interface ProxyMetrics {
    * 'behind': forwarded without asking, as the cache has seen nothing new since it last lagged.
    */
   consistentRead(outcome: 'fresh' | 'timeout' | 'behind', seconds: number): void;
-  /**
-   * A successful write's wait for the claim cache to see it before it is answered; 'behind': not waited for, the
-   * cache having seen nothing new since a wait last ran out.
-   */
-  writeVisible(outcome: 'seen' | 'timeout' | 'behind', seconds: number): void;
 }
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -83,18 +78,8 @@ export function createProxyMetrics(registry = new Registry()): ProxyMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const writeWait = new Histogram({
-    name: 'ctp_connector_proxy_write_visible_wait_seconds',
-    help: "Time a successful write's answer waited for the claim cache (and the watches it serves) to see the write, by outcome (seen; timeout: answered anyway; behind: not waited for, the cache having seen nothing new since a wait last ran out)",
-    labelNames: ['outcome'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-    registers: [registry],
-  });
   return {
     registry,
-    writeVisible(outcome, seconds) {
-      writeWait.observe({ outcome }, seconds);
-    },
     read(labels) {
       reads.inc(labels);
     },

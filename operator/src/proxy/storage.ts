@@ -20,8 +20,7 @@
 //      has reached N (410 once it no longer holds them; beyond the cache, the control plane), watch-lists
 //      (sendInitialEvents) the state not older than asked. While the control plane does not answer, watches are 503
 //      as before.
-//   4. Everything else goes to the control plane; a read that gets no answer there falls back to the cache. A write
-//      is answered once the cache has seen it (writevisibility.ts), so watches served from it already have it.
+//   4. Everything else goes to the control plane; a read that gets no answer there falls back to the cache.
 import type { KubeClient } from '../kube/client.ts';
 import type { Stage } from './chain.ts';
 import type { ClaimCache, ClaimView } from './claimcache.ts';
@@ -45,7 +44,6 @@ import { document, StatusError } from './respond.ts';
 import { snapshots, type Snapshots } from './snapshots.ts';
 import type { Scope } from './translate.ts';
 import type { WatchRegistry } from './watches.ts';
-import { writeVisibility } from './writevisibility.ts';
 
 export type Backend =
   /** Answer from the cache now. */
@@ -143,7 +141,6 @@ export function storage(deps: StorageDeps): Stage {
   const kept = snapshots(() => deps.scope());
   const consistent = consistentReads();
   const waitMs = deps.cacheWaitMs ?? defaultCacheWaitMs;
-  const visibility = writeVisibility(deps.metrics);
   return async (ctx) => {
     const request = resourceOf(ctx);
     const client = deps.upstream();
@@ -237,7 +234,6 @@ export function storage(deps: StorageDeps): Stage {
       metrics: deps.metrics,
       claims,
       watches: deps.watches,
-      visibility,
     };
     let noAnswer;
     try {
