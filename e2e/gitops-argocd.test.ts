@@ -18,6 +18,7 @@ import type { RunningProxy } from '../operator/src/proxy/server.ts';
 import {
   argoCDNamespace,
   automatedSyncs,
+  deleteWithResources,
   getApplication,
   refresh,
   resourceStatus,
@@ -27,7 +28,14 @@ import {
   type Application,
   type ArgoCD,
 } from './harness/argocd.ts';
-import { claimResource, getClaim, listClaims, pausedAnnotation, type Claim } from './harness/claims.ts';
+import {
+  claimResource,
+  getClaim,
+  listClaims,
+  pausedAnnotation,
+  uncontrolledSecret,
+  type Claim,
+} from './harness/claims.ts';
 import type { Cluster } from './harness/cluster.ts';
 import { startProxyWhenServing } from './harness/connect.ts';
 import { operatorNamespace, startTestOperator } from './harness/connector.ts';
@@ -556,16 +564,7 @@ describe('Argo CD (application controller and repo server) drives the connector'
         spec: { id: name, parameters: { nodes: { count: 1, size: 'small' } }, ...extra },
       });
       // Where Crossplane would write the claim's connection Secret, one it did not create: it refuses to.
-      await kubectlOk(
-        cp,
-        ['-n', targetNamespace, 'apply', '-f', '-'],
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Secret',
-          metadata: { name: storedName(refusedSecret, clusterID), namespace: targetNamespace },
-          type: 'Opaque',
-        }),
-      );
+      await uncontrolledSecret(cp, targetNamespace, storedName(refusedSecret, clusterID));
       await kubectlOk(app, [
         ...['-n', operatorNamespace, 'create', 'secret', 'generic', 'garbled'],
         '--from-literal=value=this is no kubeconfig',
@@ -622,18 +621,7 @@ describe('Argo CD (application controller and repo server) drives the connector'
     });
 
     it('deleting the Application removes its connections and claims', async () => {
-      await kubectlOk(app, [
-        ...['-n', argoCDNamespace, 'patch', 'applications.argoproj.io', healthApp, '--type=merge'],
-        ...['-p', JSON.stringify({ metadata: { finalizers: ['resources-finalizer.argocd.argoproj.io'] } })],
-      ]);
-      await kubectlOk(app, [
-        '-n',
-        argoCDNamespace,
-        'delete',
-        'applications.argoproj.io',
-        healthApp,
-        '--timeout=120s',
-      ]);
+      await deleteWithResources(app, healthApp, '--timeout=120s');
       for (const name of ['no-credential', 'garbled'])
         expect((await kubectl(app, ['get', 'ctpc', name])).code).not.toBe(0);
       await waitFor(
@@ -679,24 +667,7 @@ describe('Argo CD (application controller and repo server) drives the connector'
     });
 
     it('prunes them when the Application is deleted with its resources', async () => {
-      await kubectlOk(app, [
-        ...[
-          '-n',
-          argoCDNamespace,
-          'patch',
-          'applications.argoproj.io',
-          'control-plane-claims',
-          '--type=merge',
-        ],
-        ...['-p', JSON.stringify({ metadata: { finalizers: ['resources-finalizer.argocd.argoproj.io'] } })],
-      ]);
-      await kubectlOk(app, [
-        '-n',
-        argoCDNamespace,
-        'delete',
-        'applications.argoproj.io',
-        'control-plane-claims',
-      ]);
+      await deleteWithResources(app, 'control-plane-claims');
       await waitFor(async () => ((await getClaim(cp, teamNamespace, 'shop')) ? undefined : true), {
         timeoutMs: 60_000,
         what: 'the claim gone from the control plane',

@@ -11,7 +11,7 @@ import { dump, load, loadAll } from 'js-yaml';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
-import { claimResource, getClaim, type Claim } from './harness/claims.ts';
+import { claimResource, getClaim, uncontrolledSecret, type Claim } from './harness/claims.ts';
 import type { Cluster } from './harness/cluster.ts';
 import { startProxyWhenServing } from './harness/connect.ts';
 import { ctpConnector } from './harness/connector-cli.ts';
@@ -310,16 +310,7 @@ describe('Flux (source-controller, kustomize-controller) drives the connector', 
       );
       // A Secret Crossplane did not create, where the claim's connection Secret goes: Crossplane refuses to write
       // over it and reports the claim Synced=False, the failure the claims' health expressions must catch.
-      await kubectlOk(
-        cp,
-        ['-n', targetNamespace, 'apply', '-f', '-'],
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Secret',
-          metadata: { name: blockingSecret(), namespace: targetNamespace },
-          type: 'Opaque',
-        }),
-      );
+      await uncontrolledSecret(cp, targetNamespace, blockingSecret());
       proxy = await startProxyWhenServing(app, connection, localProxyPort); // where a real cluster runs its pods
       await waitReady('kustomization', 'connection');
       const ctpc = JSON.parse(await kubectlOk(app, ['get', 'ctpc', connection, '-o', 'json'])) as {

@@ -423,3 +423,17 @@ export function resourceStatus(
     (r) => r.kind === kind && r.name === name && (namespace === undefined || r.namespace === namespace),
   );
 }
+
+/** Deletes the Application with Argo CD's resources finalizer, so Argo CD deletes its resources first. */
+export async function deleteWithResources(
+  target: KubectlTarget,
+  name: string,
+  ...deleteArgs: string[]
+): Promise<void> {
+  const finalizers = ['resources-finalizer.argocd.argoproj.io'];
+  await kubectlOk(target, [
+    ...['-n', argoCDNamespace, 'patch', 'applications.argoproj.io', name, '--type=merge'],
+    ...['-p', JSON.stringify({ metadata: { finalizers } })],
+  ]);
+  await kubectlOk(target, ['-n', argoCDNamespace, 'delete', 'applications.argoproj.io', name, ...deleteArgs]);
+}

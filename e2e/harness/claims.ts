@@ -182,3 +182,19 @@ export async function writeConnectionSecret(
   ]);
   return mapped;
 }
+
+/**
+ * An Opaque Secret no controller owns, where Crossplane would write a claim's connection Secret: Crossplane refuses to
+ * write over it ("refusing to modify uncontrolled secret") and reports the claim Synced=False.
+ */
+export async function uncontrolledSecret(
+  cluster: KubectlTarget,
+  namespace: string,
+  name: string,
+): Promise<void> {
+  await kubectlOk(
+    cluster,
+    ['-n', namespace, 'apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, type: 'Opaque' }),
+  );
+}
