@@ -27,7 +27,7 @@ describe('convergence measurements', () => {
   });
 
   it('makes an XRD and its claim CRD for a new group, labelled as Crossplane labels generated CRDs', () => {
-    const [xrd, crd] = claimAPI('new0.bench.example.org') as [
+    const [xrd, crd] = claimAPI('new0.bench.example.org', { crossplane: false }) as [
       { metadata: { name: string }; spec: { group: string; claimNames: { plural: string } } },
       { metadata: { name: string; labels: Record<string, string> }; spec: { group: string } },
     ];
@@ -36,5 +36,10 @@ describe('convergence measurements', () => {
     expect(crd.metadata.name).toBe(`${xrd.spec.claimNames.plural}.new0.bench.example.org`);
     expect(crd.metadata.labels).toEqual({ 'crossplane.io/xrd': xrd.metadata.name });
     expect(crd.spec.group).toBe('new0.bench.example.org');
+  });
+
+  it('leaves the claim CRD to Crossplane where it runs', () => {
+    const objects = claimAPI('new0.bench.example.org', { crossplane: true }) as { kind: string }[];
+    expect(objects.map((o) => o.kind)).toEqual(['CompositeResourceDefinition']);
   });
 });

@@ -98,8 +98,11 @@ export async function connectAndTime(
   return { times: { appliedMs, servingMs, readyMs }, proxy };
 }
 
-/** An XRD offering the fixtures' claim in another group, and the claim CRD Crossplane would generate for it. Pure. */
-export function claimAPI(group: string): Record<string, unknown>[] {
+/**
+ * An XRD offering the fixtures' claim in another group and, where no Crossplane runs to generate it (applying it
+ * beside Crossplane races its field manager), the claim CRD Crossplane would generate for it. Pure.
+ */
+export function claimAPI(group: string, options: { crossplane: boolean }): Record<string, unknown>[] {
   const read = (file: string) =>
     load(readFileSync(join(fixturesDir, 'control-plane', file), 'utf8')) as {
       metadata: { name: string; labels?: Record<string, string> };
@@ -112,7 +115,7 @@ export function claimAPI(group: string): Record<string, unknown>[] {
   crd.metadata.name = `kubernetesclusters.${group}`;
   crd.metadata.labels = { 'crossplane.io/xrd': xrd.metadata.name };
   crd.spec.group = group;
-  return [xrd, crd];
+  return options.crossplane ? [xrd] : [xrd, crd];
 }
 
 export interface APIChangeTimes {
@@ -124,7 +127,7 @@ export interface APIChangeTimes {
 
 export async function newAPIAndTime(env: BenchEnvironment, group: string): Promise<APIChangeTimes> {
   const apiService = `/apis/apiregistration.k8s.io/v1/apiservices/v1alpha1.${group}`;
-  const manifest = claimAPI(group)
+  const manifest = claimAPI(group, { crossplane: env.crossplane })
     .map((o) => dump(o))
     .join('---\n');
   let start = performance.now();

@@ -8,7 +8,7 @@ import { startEnvironment, pidFileName, stateFile } from '../e2e/harness/environ
 import { installControlPlaneFixtures, fixturesDir } from '../e2e/harness/fixtures.ts';
 import { kubectlOk, type KubectlTarget } from '../e2e/harness/kubectl.ts';
 import { freePorts } from '../e2e/harness/ports.ts';
-import { sharedEnvironment } from '../e2e/harness/shared.ts';
+import { sharedCrossplane, sharedEnvironment } from '../e2e/harness/shared.ts';
 import { waitFor } from '../e2e/harness/wait.ts';
 import { startNodeScript, type ProcessPlace } from '../e2e/harness/connector-processes.ts';
 import type { ManagedProcess } from '../e2e/harness/processes.ts';
@@ -46,6 +46,8 @@ export interface BenchEnvironment {
   pidFile: string;
   app: BenchCluster;
   controlPlane: BenchCluster;
+  /** Whether Crossplane runs in the control plane (it then generates the CRDs of an XRD itself). */
+  crossplane: boolean;
   /** Admin clients, pooled for the load. */
   admin: { app: Target; controlPlane: Target };
   /** Stops what this environment started itself (nothing for shared clusters). */
@@ -89,6 +91,7 @@ export async function ownEnvironment(): Promise<BenchEnvironment> {
     pidFile: join(env.dir, pidFileName),
     app: cluster('app'),
     controlPlane: cluster('control-plane'),
+    crossplane: false,
     stop: () => env.stop(),
   });
 }
@@ -117,6 +120,7 @@ export async function sharedBenchEnvironment(): Promise<BenchEnvironment> {
     pidFile: join(shared.dir, pidFileName),
     app: cluster('app'),
     controlPlane: cluster('control-plane'),
+    crossplane: sharedCrossplane(),
     stop: () => Promise.resolve(),
   });
 }
