@@ -686,12 +686,14 @@ async function rememberAPIs(ctx: Context, xrds: XRDObject[]): Promise<void> {
   ctx.connection = updated as unknown as Connection;
 }
 
+const isPause = (step: string) => step === 'pause';
+
 const outcomeOf = (o: ObjectPlan, dryRun: boolean): ObjectResult['outcome'] =>
   o.state === 'refused' ? 'refused' : o.state === 'moved' ? 'moved' : dryRun ? 'would move' : 'not reached';
 
 /**
- * Runs the plan's steps in order: per group, its XRDs marked, its objects one by one, then the group handed to
- * the connection. In a dry run nothing is called. The first failure stops the run (what is done stays done).
+ * Runs the plan's steps in order: per group, its XRDs marked, all its objects paused, then each object's other steps
+ * one object after the other, then the group handed to the connection. In a dry run nothing is called. The first failure stops the run (what is done stays done).
  */
 export async function executePlan(
   plan: ImportPlan,
@@ -724,19 +726,28 @@ export async function executePlan(
         actions.say(`group ${g.group}: marking XRDs ${g.xrds.join(', ')} for removal once empty`);
         await actions.group(g, 'mark-xrds', []);
       }
-      for (const o of current) {
+      const run = async (o: ObjectResult, steps: readonly string[]) => {
         const entry = entries.find((e) => e.object.metadata.uid === o.uid)!;
         try {
-          for (const step of o.steps) {
+          for (const step of steps) {
             await actions.object(o, entry, step);
             actions.say(`${o.kind} ${o.namespace}/${o.name}: ${step} done`);
           }
-          o.outcome = 'moved';
         } catch (err) {
           o.outcome = 'failed';
           o.error = (err as Error).message;
           throw err;
         }
+      };
+      // Every object of the group paused before any pause is waited for: local Crossplane records each pause on its
+      // own schedule (up to its poll interval), so the waits overlap instead of adding up.
+      for (const o of current) await run(o, o.steps.filter(isPause));
+      for (const o of current) {
+        await run(
+          o,
+          o.steps.filter((s) => !isPause(s)),
+        );
+        o.outcome = 'moved';
       }
       const moved = objects.filter((o) => o.group === g.group && o.outcome === 'moved');
       for (const step of g.steps.filter((s) => s !== 'mark-xrds')) {

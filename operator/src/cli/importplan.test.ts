@@ -531,4 +531,40 @@ describe('import plan properties', () => {
       }),
     );
   });
+
+  it("pauses every object of a group before anything else of its objects, and keeps each object's step order", async () => {
+    await fc.assert(
+      fc.asyncProperty(world, async (o) => {
+        const plan = planImport(o);
+        const calls: { group: string; uid?: string; step: string }[] = [];
+        await executePlan(
+          plan,
+          o.entries,
+          {
+            object: (p, _e, step) => {
+              calls.push({ group: p.group, uid: p.uid, step });
+              return Promise.resolve();
+            },
+            group: (g, step) => {
+              calls.push({ group: g.group, step });
+              return Promise.resolve();
+            },
+            say: () => {},
+          },
+          false,
+        );
+        for (const p of plan.objects.filter(
+          (x) => x.state === 'move' && plan.groups.some((g) => g.group === x.group && g.state !== 'refused'),
+        )) {
+          expect(calls.filter((c) => c.uid === p.uid).map((c) => c.step)).toEqual(p.steps);
+        }
+        for (const g of plan.groups) {
+          const objectSteps = calls.filter((c) => c.group === g.group && c.uid !== undefined);
+          const lastPause = objectSteps.map((c) => c.step).lastIndexOf('pause');
+          const firstOther = objectSteps.findIndex((c) => c.step !== 'pause');
+          if (lastPause !== -1 && firstOther !== -1) expect(lastPause).toBeLessThan(firstOther);
+        }
+      }),
+    );
+  });
 });
