@@ -2,6 +2,7 @@
 // latency distributions (SVG, drawn here), and the table printed at the end of a run. Pure.
 import type { BenchConfig } from './config.ts';
 import type { APIChangeTimes, ConnectionTimes } from './convergence.ts';
+import type { CacheReads } from './cache.ts';
 import type { WindowUsage } from './footprint.ts';
 import type { OpRun } from './overhead.ts';
 import { pathNames, type PathName } from './paths.ts';
@@ -33,6 +34,8 @@ export interface BenchResult {
     runs: OpRun[];
     summary: OpSummary[];
     ratios: Ratios[];
+    /** How the connector proxy answered the gets and lists of the request overhead (all repetitions). */
+    reads?: CacheReads;
   };
   convergence: {
     /** Connections applied one at a time (Scoped credentials, every claim API), each timed to its objects and Ready. */
@@ -56,6 +59,8 @@ export interface BenchResult {
     idle: Record<string, number>;
     /** The at-rest window: every claim seeded, the many connections Ready, no requests. */
     rest: Record<string, WindowUsage>;
+    /** Claims the connector proxy's cache holds at rest (those seeded for the list sizes). */
+    cachedClaims?: number;
     load: Partial<Record<'connector' | 'passthrough', WatchLoadResult>>;
   };
   profile?: { requests: number; summary: ProfileSummary };
@@ -236,9 +241,11 @@ function footprintSection(result: BenchResult): string {
         proxy ? fmt(proxy.cpuMs / 1000, 2) : 'n/a',
         proxy ? fmt((proxy.cpuMs / l.requests) * 1000, 0) : 'n/a',
         mib(proxy?.maxRss),
+        l.upstreamWatches ? String(l.upstreamWatches.during - l.upstreamWatches.before) : 'n/a',
       ],
     ];
   });
+  const costs = memoryCosts(result);
   return [
     table(
       [
@@ -262,9 +269,16 @@ function footprintSection(result: BenchResult): string {
         'proxy CPU s',
         'proxy CPU ms / 1000 writes',
         'proxy peak RSS',
+        'watches the control plane served for them',
       ],
       loadRows,
     ),
+    '',
+    `Memory of the connector proxy: ${costs.perThousandClaims === undefined ? 'n/a' : mib(costs.perThousandClaims)} ` +
+      `per 1 000 cached claims (RSS at rest over idle, ${f.cachedClaims ?? 'n/a'} claims cached); ` +
+      `${costs.perWatch === undefined ? 'n/a' : `${fmt(costs.perWatch / 2 ** 10, 0)} KiB`} per open watch ` +
+      `(peak RSS under the watch load over RSS at rest). The pass-through proxy: ` +
+      `${costs.passthroughPerWatch === undefined ? 'n/a' : `${fmt(costs.passthroughPerWatch / 2 ** 10, 0)} KiB`} per open watch.`,
     ...(['connector', 'passthrough'] as const).flatMap((path) => {
       const short = f.load[path]?.shortfall;
       return short
@@ -275,6 +289,58 @@ function footprintSection(result: BenchResult): string {
           ]
         : [];
     }),
+  ].join('\n');
+}
+
+/**
+ * What a cached claim and an open watch cost the proxies in RSS, from the footprint's windows (undefined where a
+ * window is missing). RSS moves with the garbage collector: read these as estimates. Pure.
+ */
+export function memoryCosts(result: BenchResult): {
+  perThousandClaims?: number;
+  perWatch?: number;
+  passthroughPerWatch?: number;
+} {
+  const f = result.footprint;
+  const perWatch = (path: 'connector' | 'passthrough') => {
+    const load = f.load[path];
+    const atRest = f.rest[`${path}-proxy`]?.endRss;
+    const peak = load?.usage[`${path}-proxy`]?.maxRss;
+    return load && load.watches > 0 && atRest !== undefined && peak !== undefined
+      ? (peak - atRest) / load.watches
+      : undefined;
+  };
+  const idle = f.idle['connector-proxy'];
+  const atRest = f.rest['connector-proxy']?.endRss;
+  return {
+    perThousandClaims:
+      f.cachedClaims && idle !== undefined && atRest !== undefined
+        ? ((atRest - idle) / f.cachedClaims) * 1000
+        : undefined,
+    perWatch: perWatch('connector'),
+    passthroughPerWatch: perWatch('passthrough'),
+  };
+}
+
+/** How the connector proxy answered the request overhead's reads: from its claim cache or the control plane. */
+function readsSection(result: BenchResult): string {
+  const r = result.overhead.reads;
+  if (!r) return 'No read accounting in this run.';
+  const total = r.fromCache + r.forwarded;
+  const share = total > 0 ? ` (${((r.fromCache / total) * 100).toFixed(1)}% from the cache)` : '';
+  return [
+    `Gets and lists through the connector: ${r.fromCache} answered from the claim cache, ${r.forwarded} forwarded to ` +
+      `the control plane${share}. Consistent reads (no resourceVersion) wait until the cache has seen the control ` +
+      "plane's current resourceVersion, or are forwarded:",
+    '',
+    table(
+      ['outcome', 'reads', 'mean wait ms'],
+      (['fresh', 'timeout', 'behind'] as const).map((o) => [
+        o,
+        String(r.consistent[o].count),
+        fmt(r.consistent[o].meanWaitMs, 1),
+      ]),
+    ),
   ].join('\n');
 }
 
@@ -339,6 +405,10 @@ export function markdown(result: BenchResult, chartFile: string): string {
     detailTable(result),
     '',
     '</details>',
+    '',
+    '### Reads from the cache',
+    '',
+    readsSection(result),
     '',
     '### CPU per 1 000 requests',
     '',

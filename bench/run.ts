@@ -14,6 +14,7 @@ import { kubectl } from '../e2e/harness/kubectl.ts';
 import { freePorts } from '../e2e/harness/ports.ts';
 import type { ManagedProcess } from '../e2e/harness/processes.ts';
 import { repoRoot } from '../e2e/harness/paths.ts';
+import { scrapeMetrics } from '../e2e/harness/metrics.ts';
 import { waitFor } from '../e2e/harness/wait.ts';
 import { claim, createAll, storedClaim, type Creation } from './claims.ts';
 import { configFromArgs, deviations, usage, type BenchConfig } from './config.ts';
@@ -27,6 +28,7 @@ import {
   type APIChangeTimes,
   type ConnectionTimes,
 } from './convergence.ts';
+import { cacheReads, openWatches } from './cache.ts';
 import { readProcess, sample } from './footprint.ts';
 import { callOk, call, parse } from './http.ts';
 import { operations, runChain, type ChainContext, type OpRun } from './overhead.ts';
@@ -110,8 +112,12 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
         what: `the operator to start (log: ${operator.logFile})`,
       },
     );
-    const proxyProcess = (connection: string, name: string, nodeOptions?: string[]) => {
-      const p = startProxyProcess(env.app, { ...place, name, connection, port: proxyPort, nodeOptions });
+    const proxyProcess = (
+      connection: string,
+      name: string,
+      extra: { nodeOptions?: string[]; metricsAddress?: string } = {},
+    ) => {
+      const p = startProxyProcess(env.app, { ...place, name, connection, port: proxyPort, ...extra });
       processes.push(p);
       return p;
     };
@@ -142,6 +148,7 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
 
     // --- the measured connection and the pass-through proxy
     log('connecting the measured connection');
+    const proxyMetrics = `127.0.0.1:${(await freePorts(1))[0]}`;
     connections.push(connectionName);
     targetNamespaces.push(targetNamespace);
     const bench = await connectAndTime(
@@ -151,7 +158,7 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
         credentials: { mode: 'Passthrough' },
         apis: { include: [{ group: claimGroup }] },
       }),
-      () => proxyProcess(connectionName, 'connector-proxy'),
+      () => proxyProcess(connectionName, 'connector-proxy', { metricsAddress: proxyMetrics }),
     );
     let connectorProxy = bench.proxy;
     const clusterID = parse<{ status?: { clusterID?: string } }>(
@@ -229,18 +236,31 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
     });
     const ctx: ChainContext = { env, settings: o, clusterID, pids: chainPids() };
     const runs: OpRun[] = [];
+    const metricsBefore = await scrapeMetrics(proxyMetrics);
     for (let rep = 0; rep < config.reps; rep++) {
       for (const name of pathOrder(rep)) {
         log(`request overhead: repetition ${rep + 1}/${config.reps}, ${name}`);
         runs.push(...(await runChain(ctx, paths[name], rep)));
       }
     }
+    const reads = cacheReads(metricsBefore, await scrapeMetrics(proxyMetrics));
 
     // --- footprint under load
     log(`footprint under load: ${config.load.watches} watches`);
     const loadPids = { ...footprintPids(), 'app-apiserver': env.app.pids.apiserver };
-    const loadConnector = await watchLoad(paths.connector, config.load, loadPids);
-    const loadPassthrough = await watchLoad(paths.passthrough, config.load, loadPids);
+    const upstream = (group: string) => async () =>
+      openWatches(
+        (await callOk(env.admin.controlPlane, 'GET', '/metrics')).body.toString('utf8'),
+        group,
+        plural,
+      );
+    const loadConnector = await watchLoad(paths.connector, config.load, loadPids, upstream(claimGroup));
+    const loadPassthrough = await watchLoad(
+      paths.passthrough,
+      config.load,
+      loadPids,
+      upstream(passthroughGroup),
+    );
 
     // --- profile: one more repetition of the connector's chain, its proxy under --cpu-prof
     let profile: BenchResult['profile'];
@@ -248,10 +268,9 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
       log('profiling the connector proxy');
       const profileDir = join(work, 'cpuprofile');
       await stopProcess(connectorProxy);
-      connectorProxy = proxyProcess(connectionName, 'connector-proxy-profiled', [
-        '--cpu-prof',
-        `--cpu-prof-dir=${profileDir}`,
-      ]);
+      connectorProxy = proxyProcess(connectionName, 'connector-proxy-profiled', {
+        nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+      });
       await waitFor(connectorSees, {
         timeoutMs: 120_000,
         intervalMs: 500,
@@ -299,7 +318,7 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
         loadAverage: { start: loadStart, end: loadavg() },
       },
       seeding: { claims: seedObjects.length, seconds: seedSeconds },
-      overhead: { operations: ops, runs, summary, ratios: ratios(summary, ops) },
+      overhead: { operations: ops, runs, summary, ratios: ratios(summary, ops), reads },
       convergence: {
         connection: {
           reps: connectionReps,
@@ -328,7 +347,12 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
           max: Math.max(...Object.values(counts)),
         },
       },
-      footprint: { idle, rest, load: { connector: loadConnector, passthrough: loadPassthrough } },
+      footprint: {
+        idle,
+        rest,
+        cachedClaims: o.listSizes.reduce((a, b) => a + b, 0),
+        load: { connector: loadConnector, passthrough: loadPassthrough },
+      },
       ...(profile ? { profile } : {}),
     };
     const files = writeResult(result, options.outDir);

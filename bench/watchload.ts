@@ -31,6 +31,8 @@ export interface WatchLoadResult {
   eventsDelivered: number;
   seconds: number;
   usage: Record<string, WindowUsage>;
+  /** Watches of the claims the control plane served before the watches opened, and while they were open. */
+  upstreamWatches?: { before: number; during: number };
 }
 
 /** Seconds a watch may take to answer before the path counts as unable to open it. */
@@ -113,10 +115,13 @@ export async function watchLoad(
   path: RequestPath,
   settings: WatchLoadSettings,
   pids: Record<string, number | undefined>,
+  /** How many watches of the path's claims the control plane serves now. */
+  upstreamWatches?: () => Promise<number>,
 ): Promise<WatchLoadResult> {
   let watches = settings.watches;
   let shortfall: WatchLoadResult['shortfall'];
   for (;;) {
+    const before = await upstreamWatches?.();
     const sampler = sample(pids, 250);
     const started = performance.now();
     const open = await openWatches(path, watches);
@@ -129,6 +134,7 @@ export async function watchLoad(
         continue;
       }
       const writes = await churn(path, settings, open);
+      const during = await upstreamWatches?.();
       return {
         watchesRequested: settings.watches,
         watches,
@@ -136,6 +142,7 @@ export async function watchLoad(
         ...writes,
         seconds: (performance.now() - started) / 1000,
         usage: sampler.stop(),
+        ...(before !== undefined && during !== undefined ? { upstreamWatches: { before, during } } : {}),
       };
     } finally {
       sampler.stop();

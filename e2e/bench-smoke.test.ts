@@ -106,6 +106,18 @@ describe('benchmark smoke run', () => {
     }
   });
 
+  it('accounts for the reads the cache answered, and shows watches through the connector sharing its upstream watch', () => {
+    const reads = result.overhead.reads!;
+    expect(reads.fromCache + reads.forwarded).toBeGreaterThan(0);
+    expect(readFileSync(run.files.markdown, 'utf8')).toContain('### Reads from the cache');
+    // The pass-through proxy opens one control-plane watch per client watch; the connector's cache one in all.
+    const passthrough = result.footprint.load.passthrough!;
+    const connector = result.footprint.load.connector!;
+    const opened = (l: typeof connector) => l.upstreamWatches!.during - l.upstreamWatches!.before;
+    expect(opened(passthrough)).toBeGreaterThanOrEqual(passthrough.watches);
+    expect(opened(connector)).toBeLessThan(connector.watches);
+  });
+
   it("summarizes the connector proxy's CPU profile", () => {
     const p = result.profile!;
     positive(p.requests);

@@ -8,13 +8,21 @@ export async function scrapeMetrics(address: string | undefined): Promise<string
   return response.text();
 }
 
+/** The samples of a text exposition named `name` whose labels include `labels`. */
+function samples(exposition: string, name: string, labels: Record<string, string>): number[] {
+  return exposition.split('\n').flatMap((line) => {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) return [];
+    const [series, value] = line.split(/\s+/) as [string, string];
+    return Object.entries(labels).every(([k, v]) => series.includes(`${k}="${v}"`)) ? [Number(value)] : [];
+  });
+}
+
 /** One sample of a text exposition whose labels include `labels`; 0 when absent. */
 export function metricSample(exposition: string, name: string, labels: Record<string, string> = {}): number {
-  for (const line of exposition.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const [series, value] = line.split(/\s+/) as [string, string];
-    const matches = Object.entries(labels).every(([k, v]) => series.includes(`${k}="${v}"`));
-    if (matches) return Number(value);
-  }
-  return 0;
+  return samples(exposition, name, labels)[0] ?? 0;
+}
+
+/** The sum of every sample whose labels include `labels` (a counter over the labels left out); 0 when absent. */
+export function metricSum(exposition: string, name: string, labels: Record<string, string> = {}): number {
+  return samples(exposition, name, labels).reduce((a, b) => a + b, 0);
 }
