@@ -130,34 +130,39 @@ export async function newAPIAndTime(env: BenchEnvironment, group: string): Promi
   const manifest = claimAPI(group, { crossplane: env.crossplane })
     .map((o) => dump(o))
     .join('---\n');
-  let start = performance.now();
-  await kubectlOk(env.controlPlane, ['apply', '--server-side', '-f', '-'], manifest);
-  const availableMs = await until(start, `APIService v1alpha1.${group} Available`, 120_000, async () => {
-    const answer = await call(env.admin.app, 'GET', apiService);
-    if (answer.status !== 200) return false;
-    const conditions = parse<{ status?: { conditions?: { type: string; status: string }[] } }>(answer).status
-      ?.conditions;
-    return Boolean(conditions?.some((c) => c.type === 'Available' && c.status === 'True'));
-  });
-  start = performance.now();
-  await kubectlOk(env.controlPlane, ['delete', '-f', '-', '--wait=false'], manifest);
-  const removedMs = await until(start, `APIService v1alpha1.${group} removed`, 120_000, async () => {
-    return (await call(env.admin.app, 'GET', apiService)).status === 404;
-  });
-  // Untimed: where Crossplane runs, it made the composite's CRD from the XRD, and its XRD finalizer would remove it
-  // only on a later look (100 s a run in bench-smoke): removed here, with nothing of the benchmark left behind.
-  await kubectlOk(env.controlPlane, [
-    ...['delete', 'crd', `xkubernetesclusters.${group}`, `kubernetesclusters.${group}`],
-    ...['--ignore-not-found', '--wait=false'],
-  ]);
-  await until(performance.now(), `the CRDs of ${group} removed`, 120_000, async () => {
-    const crds = ['xkubernetesclusters', 'kubernetesclusters'].map(
-      (plural) => `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${plural}.${group}`,
-    );
-    const answers = await Promise.all(crds.map((path) => call(env.admin.controlPlane, 'GET', path)));
-    return answers.every((a) => a.status === 404);
-  });
-  return { availableMs, removedMs };
+  try {
+    let start = performance.now();
+    await kubectlOk(env.controlPlane, ['apply', '--server-side', '-f', '-'], manifest);
+    const availableMs = await until(start, `APIService v1alpha1.${group} Available`, 120_000, async () => {
+      const answer = await call(env.admin.app, 'GET', apiService);
+      if (answer.status !== 200) return false;
+      const conditions = parse<{ status?: { conditions?: { type: string; status: string }[] } }>(answer)
+        .status?.conditions;
+      return Boolean(conditions?.some((c) => c.type === 'Available' && c.status === 'True'));
+    });
+    start = performance.now();
+    await kubectlOk(env.controlPlane, ['delete', '-f', '-', '--wait=false'], manifest);
+    const removedMs = await until(start, `APIService v1alpha1.${group} removed`, 120_000, async () => {
+      return (await call(env.admin.app, 'GET', apiService)).status === 404;
+    });
+    return { availableMs, removedMs };
+  } finally {
+    // Untimed, and also when a step failed: an XRD left behind would be served by every other connection on shared
+    // clusters. Where Crossplane runs, it made the composite's CRD from the XRD, and its XRD finalizer would remove
+    // it only on a later look (100 s a run in bench-smoke): removed here, with nothing of the benchmark left behind.
+    await kubectlOk(env.controlPlane, ['delete', '-f', '-', '--ignore-not-found', '--wait=false'], manifest);
+    await kubectlOk(env.controlPlane, [
+      ...['delete', 'crd', `xkubernetesclusters.${group}`, `kubernetesclusters.${group}`],
+      ...['--ignore-not-found', '--wait=false'],
+    ]);
+    await until(performance.now(), `the CRDs of ${group} removed`, 120_000, async () => {
+      const crds = ['xkubernetesclusters', 'kubernetesclusters'].map(
+        (plural) => `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${plural}.${group}`,
+      );
+      const answers = await Promise.all(crds.map((path) => call(env.admin.controlPlane, 'GET', path)));
+      return answers.every((a) => a.status === 404);
+    });
+  }
 }
 
 /** Deletes a connection and times it until the object is gone (its finalizer has cleaned up). */
