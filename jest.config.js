@@ -27,6 +27,7 @@ const integrationMatch =
 export default {
   // Integration tests start clusters and wait for controllers; unit tests finish far below this.
   testTimeout: 120_000,
+  testSequencer: '<rootDir>/e2e/jest/sequencer.ts',
   projects: [
     {
       ...common,
