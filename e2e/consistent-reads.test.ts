@@ -179,9 +179,7 @@ describe('consistent reads across proxy replicas and a control-plane writer', ()
 
   it('watches through one replica see every write through the other and the control plane, from its cache', async () => {
     const before = await scrapeMetrics(replicas[1]!.metricsAddress);
-    // Listed from the cache (resourceVersion 0), as informers list: a consistent list may be forwarded, and its
-    // resourceVersion, the control plane's own, is then beyond the cache (where Crossplane runs it moves with every
-    // write of Crossplane's), so a watch from it goes to the control plane as well.
+    // Listed from the cache (resourceVersion 0), as informers list.
     const listed = await list(1, '?resourceVersion=0');
     const stream = await direct[1]!.stream({
       path: `${collection}?watch=true&allowWatchBookmarks=true&resourceVersion=${listed.metadata.resourceVersion}`,
@@ -226,6 +224,79 @@ describe('consistent reads across proxy replicas and a control-plane writer', ()
     // The first from the cache; the second, from before what the cache holds, from the control plane (its 410).
     expect(served('cache')).toBe(1);
     expect(served('control-plane')).toBe(1);
+  }, 120_000);
+
+  it("serves a watch from the control plane's resourceVersion from its cache: every later write, none before; one from the future is the control plane's", async () => {
+    const before = await scrapeMetrics(replicas[1]!.metricsAddress);
+    const merge = 'application/merge-patch+json';
+    const meta = (e: { object: Record<string, unknown> }) => (e.object as unknown as Claim).metadata;
+    await call(0, 'PATCH', `${collection}/rw`, { metadata: { labels: { phase: 'before' } } }, merge);
+    // A resourceVersion of the control plane that no claim event carries, so beyond what the cache has seen: an
+    // object written right after the claim (as a forwarded list's resourceVersion is, moved on by other writers).
+    const marker = await controlPlane.send({
+      method: 'POST',
+      path: '/api/v1/namespaces/default/configmaps',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'rv-marker-' } }),
+    });
+    expect(marker.status).toBe(201);
+    const { metadata } = JSON.parse(marker.text) as { metadata: { name: string; resourceVersion: string } };
+    const rv = BigInt(metadata.resourceVersion);
+    try {
+      const stream = await direct[1]!.stream({
+        path: `${collection}?watch=true&allowWatchBookmarks=true&resourceVersion=${rv}`,
+        headers: admin,
+      });
+      expect(stream.status).toBe(200);
+      await call(0, 'PATCH', `${collection}/rw`, { metadata: { labels: { phase: 'after' } } }, merge);
+      // The write before the resourceVersion may reach the cache only now: it must not be sent.
+      const first = await stream.next((e) => e.type !== 'BOOKMARK' && meta(e).name === 'rw', 10_000);
+      expect({ type: first.type, phase: meta(first).labels?.phase }).toEqual({
+        type: 'MODIFIED',
+        phase: 'after',
+      });
+      expect(BigInt(meta(first).resourceVersion ?? 0)).toBeGreaterThan(rv);
+      stream.close();
+
+      // From the future: the control plane's answer, whatever it is (it holds such a watch open without events,
+      // until it gets there); from the cache there would be a bookmark or events of the cache's past.
+      const futurePath = `${collection}?watch=true&allowWatchBookmarks=true&resourceVersion=${rv + 1_000_000_000n}`;
+      const viaProxy = await direct[1]!.stream({ path: futurePath, headers: admin });
+      const straight = await controlPlane.stream({
+        path: futurePath.replace(`/namespaces/${ns}/`, `/namespaces/${target}/`),
+        headers: {},
+      });
+      await new Promise((r) => setTimeout(r, 3_000));
+      const events = (s: typeof straight) =>
+        s
+          .next(() => true, 1)
+          .then(
+            (e) => [e.type],
+            () => [] as string[],
+          );
+      expect({ status: viaProxy.status, events: await events(viaProxy) }).toEqual({
+        status: straight.status,
+        events: await events(straight),
+      });
+      viaProxy.close();
+      straight.close();
+    } finally {
+      await controlPlane.send({
+        method: 'DELETE',
+        path: `/api/v1/namespaces/default/configmaps/${metadata.name}`,
+      });
+    }
+    // A forwarded watch is counted when it ends, once the proxy has seen its client go.
+    const served = async (source: string) =>
+      metricSample(await scrapeMetrics(replicas[1]!.metricsAddress), 'ctp_connector_proxy_reads_total', {
+        verb: 'watch',
+        source,
+      }) - metricSample(before, 'ctp_connector_proxy_reads_total', { verb: 'watch', source });
+    await waitFor(async () => ((await served('control-plane')) === 1 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'the watch from the future to be counted as forwarded',
+    });
+    expect(await served('cache')).toBe(1);
   }, 120_000);
 
   it('reports what consistent reads cost while nothing of this cluster changes', async () => {

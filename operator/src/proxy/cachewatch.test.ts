@@ -223,4 +223,52 @@ describe('watches served from the cache', () => {
     expect(await watch(6n)).toEqual(['ADDED "a"', 'ADDED "b"']);
     expect(await watch(5n)).toEqual(['ERROR 410']);
   });
+
+  it('from a resourceVersion beyond the cache, sends only the later changes as they reach it, and no older bookmark', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.bigInt({ min: 11n, max: 60n }), { minLength: 1, maxLength: 12 }),
+        fc.bigInt({ min: 11n, max: 60n }),
+        async (versions, after) => {
+          const { res, lines } = response();
+          const cache = cacheOf([], [], 0n);
+          const abort = new AbortController();
+          const done = serveWatchFromCache({
+            res,
+            request,
+            query: q({ resourceVersion: String(after), allowWatchBookmarks: 'true' }),
+            representation: { as: 'Object' },
+            resource,
+            claims: cache.claims,
+            appView,
+            start: { after },
+            signal: abort.signal,
+            bookmarkEveryMs: 1,
+          });
+          await tick();
+          const sorted = [...versions].sort((a, b) => (a < b ? -1 : 1));
+          for (const rv of sorted)
+            cache.emit({
+              type: 'ADDED',
+              object: claim('shop', `c${rv}`, Number(rv)),
+              previous: undefined,
+              resourceVersion: rv,
+            });
+          await new Promise((r) => setTimeout(r, 5));
+          abort.abort();
+          await done;
+          const sent = lines.map((l) => ({
+            type: l.type as string,
+            rv: BigInt((l.object as { metadata: { resourceVersion: string } }).metadata.resourceVersion),
+          }));
+          expect(sent.filter((e) => e.type === 'ADDED').map((e) => e.rv)).toEqual(
+            sorted.filter((rv) => rv > after),
+          );
+          // The cache stands at 10, below the start: a bookmark at 10 would send the client back before its list.
+          expect(sent.filter((e) => e.type === 'BOOKMARK' && e.rv <= after)).toEqual([]);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
 });

@@ -72,7 +72,11 @@ export async function serveWatchFromCache(options: CacheWatchOptions): Promise<v
       now: Date.now(),
     });
   let sentVersion = '';
+  // A watch from a resourceVersion the cache has not reached yet (a forwarded list's): the changes up to it are what
+  // the client's list already holds; they still reach the cache, in order, and are skipped, and so are bookmarks.
+  const after = 'after' in options.start ? options.start.after : -1n;
   const deliver = (change: CacheEvent) => {
+    if (change.resourceVersion <= after) return;
     const event = eventFor(change, selection, options.appView);
     if (event) push({ type: event.type, object: render(event.object) });
     sentVersion = String(change.resourceVersion);
@@ -121,7 +125,7 @@ export async function serveWatchFromCache(options: CacheWatchOptions): Promise<v
     timers.push(
       setInterval(() => {
         const current = claims.resourceVersion(request.group, request.version, request.resource);
-        if (current && current !== sentVersion) {
+        if (current && current !== sentVersion && BigInt(current) > after) {
           cacheVersion = current;
           bookmark();
         }

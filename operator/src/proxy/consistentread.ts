@@ -42,6 +42,8 @@ export interface ConsistentReads {
   awaitConsistency(ctx: RequestContext, deps: ConsistentReadDeps): Promise<Consistency>;
   /** Whether the cache reaches a resourceVersion a read names, within the wait. */
   awaitVersion(ctx: RequestContext, deps: ConsistentReadDeps, resourceVersion: bigint): Promise<boolean>;
+  /** Whether the control plane has reached a resourceVersion a watch names (false: unknown, or not yet). */
+  notInFuture(ctx: RequestContext, deps: ConsistentReadDeps, resourceVersion: bigint): Promise<boolean>;
 }
 
 /**
@@ -102,6 +104,10 @@ export function consistentReads(): ConsistentReads {
       const last = lagging(deps.claims).get(keyOf(ctx));
       if (last?.at === at && target >= last.target) return false;
       return reach(ctx, deps, target, at);
+    },
+    async notInFuture(ctx, deps, target) {
+      const current = await currentResourceVersion(ctx, deps);
+      return typeof current === 'bigint' && target <= current;
     },
   };
 }

@@ -83,7 +83,7 @@ describe('the storage rule for reads the cache can answer', () => {
     expect(read('list', { resourceVersion: '100' })).toBe('cache');
     expect(read('list', { resourceVersion: '101' })).toBe('cache-when-reached');
     expect(read('watch', { resourceVersion: '100' })).toBe('cache');
-    expect(read('watch', { resourceVersion: '101' })).toBe('control-plane');
+    expect(read('watch', { resourceVersion: '101' })).toBe('cache-unless-future');
     expect(read('watch', {})).toBe('cache-when-consistent');
     expect(read('get', { resourceVersion: '99' })).toBe('cache');
     expect(read('list', { resourceVersion: '100', resourceVersionMatch: 'Exact' })).toBe('control-plane');

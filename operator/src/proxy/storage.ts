@@ -52,6 +52,11 @@ export type Backend =
   | 'cache-when-reached'
   /** From the cache once it has reached the control plane's current resourceVersion (bounded), else the control plane. */
   | 'cache-when-consistent'
+  /**
+   * A watch from beyond the cache: from the cache once the control plane says the resourceVersion is not in its
+   * future (kube-apiserver answers that with "Too large resource version"), else the control plane.
+   */
+  | 'cache-unless-future'
   | 'control-plane'
   /** The control plane does not answer: the cache answers the reads it can, everything else is 503. */
   | 'unavailable';
@@ -105,8 +110,10 @@ export function chooseBackend(input: RuleInput): Backend {
       if (input.cacheResourceVersion !== undefined && input.cacheResourceVersion >= freshness.resourceVersion)
         return 'cache';
       // A watch beyond the cache resumes from the control plane's own resourceVersion (a forwarded list's, a
-      // bookmark's), which the cache reaches only with its next bookmark: waiting would only delay it.
-      return input.verb === 'watch' ? 'control-plane' : 'cache-when-reached';
+      // bookmark's), which the cache reaches only with its next bookmark. It needs no waiting: the cache's watch of
+      // the control plane is unbroken, so every change after that resourceVersion still reaches it, in order, and
+      // the watch sends those alone. What has to be ruled out is a resourceVersion from the future.
+      return input.verb === 'watch' ? 'cache-unless-future' : 'cache-when-reached';
     case 'exact':
       return input.snapshotAtExact ? 'cache' : 'control-plane';
     case 'consistent':
@@ -217,6 +224,10 @@ export function storage(deps: StorageDeps): Stage {
     if (backend === 'cache-when-reached' && waiting && freshness?.kind === 'notOlderThan') {
       const reached = await consistent.awaitVersion(ctx, waiting, freshness.resourceVersion);
       if (reached && (await fromCache(latest()))) return;
+    }
+    if (backend === 'cache-unless-future' && waiting && freshness?.kind === 'notOlderThan') {
+      const past = await consistent.notInFuture(ctx, waiting, freshness.resourceVersion);
+      if (past && (await fromCache(latest()))) return;
     }
     if (backend === 'cache-when-consistent' && waiting) {
       const consistency = await consistent.awaitConsistency(ctx, waiting);
