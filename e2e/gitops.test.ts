@@ -4,7 +4,7 @@
 // e2e/gitops-flux.test.ts.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadAll } from 'js-yaml';
 import { z } from 'zod';
 import { prepareConnector } from './harness/connector.ts';
@@ -15,6 +15,7 @@ import { sharedCluster } from './harness/shared.ts';
 const app = sharedCluster('app');
 const cp = sharedCluster('control-plane');
 const gitops = join(repoRoot, 'config', 'gitops');
+const dryRunNamespace = 'gitops-manifests';
 const connectionHealth = join(gitops, 'argocd', 'health-controlplaneconnection.lua');
 const claimHealth = join(gitops, 'argocd', 'health-claim.lua');
 
@@ -69,16 +70,20 @@ describe('GitOps example manifests', () => {
     const applied = await kubectlOk(app, ['apply', '--dry-run=server', '-f', '-'], asList(connections));
     expect(applied.trim()).toBe('controlplaneconnection.connect.ctp.dev/platform created (server dry run)');
 
-    await kubectl(cp, ['create', 'namespace', 'team-shop']);
-    const inControlPlane = claims.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: 'team-shop' } }));
-    const claimed = await kubectlOk(cp, ['apply', '--dry-run=server', '-f', '-'], asList(inControlPlane));
+    // A namespace of this suite's own: the GitOps suites use the manifests' team-shop and delete it when done.
+    await kubectl(cp, ['create', 'namespace', dryRunNamespace]);
+    const into = (objects: { metadata: { namespace?: string } }[]) =>
+      asList(objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: dryRunNamespace } })));
+    const claimed = await kubectlOk(cp, ['apply', '--dry-run=server', '-f', '-'], into(claims));
     expect(claimed.trim()).toBe('kubernetescluster.platform.example.org/shop created (server dry run)');
-    const direct = await kubectlOk(
-      cp,
-      ['apply', '--dry-run=server', '-f', '-'],
-      await kustomize('config/gitops/control-plane'),
-    );
-    expect(direct.trim()).toBe('kubernetescluster.platform.example.org/shop created (server dry run)');
+    const direct = loadAll(await kustomize('config/gitops/control-plane')) as typeof claims;
+    expect(direct.map((o) => o.metadata.namespace)).toEqual(['team-shop']);
+    const directApplied = await kubectlOk(cp, ['apply', '--dry-run=server', '-f', '-'], into(direct));
+    expect(directApplied.trim()).toBe('kubernetescluster.platform.example.org/shop created (server dry run)');
+  });
+
+  afterAll(async () => {
+    await kubectl(cp, ['delete', 'namespace', dryRunNamespace, '--wait=false']);
   });
 
   const duration = z.string().regex(/^(\d+(ms|s|m|h))+$/);
