@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { claimResource } from '../catalog/testdata.ts';
 import { matches, selectionOf } from './cachelist.ts';
@@ -269,6 +269,69 @@ describe('watches served from the cache', () => {
         },
       ),
       { numRuns: 40 },
+    );
+  });
+
+  it('encodes each change once for all the watches it reaches, however many there are', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 25 }),
+        fc.integer({ min: 1, max: 6 }),
+        async (watchers, changes) => {
+          const listeners: ((e: CacheEvent) => void)[] = [];
+          const claims = {
+            resourceVersion: () => '10',
+            follow: (_g: string, _v: string, _p: string, l: (e: CacheEvent) => void) => {
+              listeners.push(l);
+              return {
+                view: { items: [], resourceVersion: '10', generation: 1 },
+                since: () => [],
+                stop: () => undefined,
+              };
+            },
+          } as unknown as ClaimCache;
+          const abort = new AbortController();
+          const watches = Array.from({ length: watchers }, () => {
+            const { res, lines } = response();
+            const done = serveWatchFromCache({
+              res,
+              request,
+              query: q({ resourceVersion: '10' }),
+              representation: { as: 'Object' },
+              resource,
+              claims,
+              appView,
+              start: { after: 10n },
+              signal: abort.signal,
+            });
+            return { lines, done };
+          });
+          await tick();
+          const stringify = jest.spyOn(JSON, 'stringify');
+          try {
+            for (let i = 1; i <= changes; i++) {
+              const change: CacheEvent = {
+                type: 'ADDED',
+                object: claim('shop', `c${i}`, 10 + i),
+                previous: undefined,
+                resourceVersion: BigInt(10 + i),
+              };
+              for (const l of listeners) l(change);
+            }
+            expect(stringify).toHaveBeenCalledTimes(changes);
+          } finally {
+            stringify.mockRestore();
+          }
+          await tick();
+          abort.abort();
+          await Promise.all(watches.map((w) => w.done));
+          const names = (lines: Record<string, unknown>[]) =>
+            lines.map((l) => (l.object as { metadata: { name: string } }).metadata.name);
+          for (const w of watches) expect(names(w.lines)).toEqual(names(watches[0]!.lines));
+          expect(names(watches[0]!.lines)).toHaveLength(changes);
+        },
+      ),
+      { numRuns: 30 },
     );
   });
 });

@@ -43,6 +43,21 @@ export function cacheCanWatch(query: URLSearchParams, accept: string | undefined
   }
 }
 
+/**
+ * The encoded lines of a change, by what else they depend on (event type, apiVersion, representation; Tables, which
+ * hold the time, are never served from the cache): every watch of the change shares one string, so 200 watches of a
+ * namespace encode each event once and their queues hold one copy of it. Dropped with the change.
+ */
+const lines = new WeakMap<CacheEvent, Map<string, string>>();
+
+function sharedLine(change: CacheEvent, key: string, encode: () => string): string {
+  let byKey = lines.get(change);
+  if (!byKey) lines.set(change, (byKey = new Map<string, string>()));
+  let line = byKey.get(key);
+  if (line === undefined) byKey.set(key, (line = `${encode()}\n`));
+  return line;
+}
+
 /** Events a client may fall behind by before its watch is ended (it watches again from its last resourceVersion). */
 const maxQueued = 10_000;
 
@@ -52,6 +67,7 @@ export async function serveWatchFromCache(options: CacheWatchOptions): Promise<v
   const selection = selectionOf(request.namespace, query)!;
   const bookmarks = query.get('allowWatchBookmarks') === 'true';
   const apiVersion = `${request.group}/${request.version}`;
+  const representationKey = `${options.representation.as}/${'version' in options.representation ? options.representation.version : ''}`;
   const queue: string[] = [];
   let ended = false;
   let wake: (() => void) | undefined;
@@ -59,11 +75,12 @@ export async function serveWatchFromCache(options: CacheWatchOptions): Promise<v
     ended = true;
     wake?.();
   };
-  const push = (event: Record<string, unknown>) => {
+  const pushLine = (line: string) => {
     if (queue.length >= maxQueued) return end();
-    queue.push(`${JSON.stringify(event)}\n`);
+    queue.push(line);
     wake?.();
   };
+  const push = (event: Record<string, unknown>) => pushLine(`${JSON.stringify(event)}\n`);
   const render = (object: ListedObject) =>
     renderObject(object, options.representation, {
       resource: options.resource,
@@ -78,7 +95,12 @@ export async function serveWatchFromCache(options: CacheWatchOptions): Promise<v
   const deliver = (change: CacheEvent) => {
     if (change.resourceVersion <= after) return;
     const event = eventFor(change, selection, options.appView);
-    if (event) push({ type: event.type, object: render(event.object) });
+    if (event)
+      pushLine(
+        sharedLine(change, `${event.type} ${apiVersion} ${representationKey}`, () =>
+          JSON.stringify({ type: event.type, object: render(event.object) }),
+        ),
+      );
     sentVersion = String(change.resourceVersion);
   };
   const following: Following | undefined = claims.follow(
