@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { controlPlaneName } from '../claims/identity.ts';
 import type { CachedClaim } from './claimcache.ts';
 import {
@@ -7,6 +8,7 @@ import {
   copyFingerprint,
   deliverable,
   namespacesOf,
+  namespaceTally,
   ownerOf,
   wantedCopiesOf,
   wantedCopyOf,
@@ -137,6 +139,30 @@ describe('copyFingerprint', () => {
       metadata: { ...wanted.metadata, labels: { [copiedFromLabel]: 'other' } },
     };
     expect(copyFingerprint(relabelled)).not.toBe(copyFingerprint(wanted));
+  });
+});
+
+describe('namespaceTally', () => {
+  it('equals namespacesOf the keys after every join and leave, and says when the namespaces changed', () => {
+    const key = fc
+      .tuple(fc.constantFrom('shop', 'web', 'billing', 'a-b'), fc.constantFrom('x', 'y', 'z'))
+      .map(([ns, name]) => `${ns}/${name}`);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), key), { maxLength: 60 }), (steps) => {
+        const tally = namespaceTally();
+        const present = new Set<string>();
+        for (const [join, k] of steps) {
+          const before = namespacesOf(present);
+          // As the sync calls it: only for a key that joins or leaves the set.
+          if (join === present.has(k)) continue;
+          const changed = join ? tally.added(k) : tally.removed(k);
+          if (join) present.add(k);
+          else present.delete(k);
+          expect(tally.namespaces()).toEqual(namespacesOf(present));
+          expect(changed).toBe(JSON.stringify(before) !== JSON.stringify(namespacesOf(present)));
+        }
+      }),
+    );
   });
 });
 
