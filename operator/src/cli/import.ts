@@ -693,7 +693,8 @@ const outcomeOf = (o: ObjectPlan, dryRun: boolean): ObjectResult['outcome'] =>
 
 /**
  * Runs the plan's steps in order: per group, its XRDs marked, all its objects paused, then each object's other steps
- * one object after the other, then the group handed to the connection. In a dry run nothing is called. The first failure stops the run (what is done stays done).
+ * one object after the other, then the group handed to the connection. In a dry run nothing is called. The first
+ * failure stops the run (what is done stays done).
  */
 export async function executePlan(
   plan: ImportPlan,
