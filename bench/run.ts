@@ -4,8 +4,9 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFile
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { prepareConnector } from '../e2e/harness/connector.ts';
+import { mainScript, prepareConnector } from '../e2e/harness/connector.ts';
 import {
+  compiledMainScript,
   startOperatorProcess,
   startProxyProcess,
   type ProcessPlace,
@@ -78,7 +79,8 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
   const env = options.env ?? (await ownEnvironment());
   const work = join(env.dir, 'bench');
   mkdirSync(work, { recursive: true });
-  const place: ProcessPlace = { dir: work, pidFile: env.pidFile };
+  // The connector runs compiled, as in the image.
+  const place: ProcessPlace = { dir: work, pidFile: env.pidFile, script: await compiledMainScript() };
   const processes: ManagedProcess[] = [];
   let passthrough: PassthroughService | undefined;
   /** Connections that exist, and every control-plane namespace one was given: removed at the end on shared clusters. */
@@ -115,7 +117,7 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
     const proxyProcess = (
       connection: string,
       name: string,
-      extra: { nodeOptions?: string[]; metricsAddress?: string } = {},
+      extra: { nodeOptions?: string[]; metricsAddress?: string; script?: string } = {},
     ) => {
       const p = startProxyProcess(env.app, { ...place, name, connection, port: proxyPort, ...extra });
       processes.push(p);
@@ -268,8 +270,11 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
       log('profiling the connector proxy');
       const profileDir = join(work, 'cpuprofile');
       await stopProcess(connectorProxy);
+      // From the sources: type stripping keeps every position, so the profile names our lines (a compiled file's
+      // lines differ); CPU is the same once compiled by V8.
       connectorProxy = proxyProcess(connectionName, 'connector-proxy-profiled', {
         nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+        script: mainScript,
       });
       await waitFor(connectorSees, {
         timeoutMs: 120_000,

@@ -1,7 +1,7 @@
 // The CLI end to end: `ctp-connector connect | status | disconnect | gitops-secret` as child processes against the
 // local app cluster, with the operator and the proxy running in this process (local proxy mode: one connection
 // at a time is served, on the operator's one local port).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -334,6 +334,54 @@ describe('ctp-connector CLI', () => {
     const missing = await ctpConnector(['status', 'nope', ...onApp]);
     expectExit(missing, 1);
     expect(missing.stderr).toContain('ControlPlaneConnection nope not found');
+  });
+
+  it('authenticates as an exec plugin says (as cloud CLIs do), and refuses an auth-provider user with exit code 2', async () => {
+    // The plugin prints the app cluster's admin certificate as an ExecCredential and counts its runs.
+    const config = load(readFileSync(app.kubeconfigPath, 'utf8')) as {
+      users: { name: string; user: Record<string, unknown> }[];
+    };
+    const admin = config.users[0]!.user;
+    const pem = (key: string) => Buffer.from(String(admin[key]), 'base64').toString('utf8');
+    const dir = join(app.dir, 'exec-plugin');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'credential.json'),
+      JSON.stringify({
+        apiVersion: 'client.authentication.k8s.io/v1',
+        kind: 'ExecCredential',
+        status: {
+          clientCertificateData: pem('client-certificate-data'),
+          clientKeyData: pem('client-key-data'),
+        },
+      }),
+    );
+    const plugin = join(dir, 'plugin.sh');
+    writeFileSync(
+      plugin,
+      `#!/bin/sh\necho run >> ${join(dir, 'runs')}\ncat ${join(dir, 'credential.json')}\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const withUser = (file: string, user: Record<string, unknown>) => {
+      const path = join(dir, file);
+      writeFileSync(path, JSON.stringify({ ...config, users: config.users.map((u) => ({ ...u, user })) }));
+      return path;
+    };
+    const exec = withUser('exec.kubeconfig', {
+      exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' },
+    });
+    const status = await ctpConnector(['status', name, '--kubeconfig', exec, '-o', 'json']);
+    expectExit(status, 0);
+    expect((JSON.parse(status.stdout) as { state: string }).state).toBe('Ready');
+    // One run for all of the command's requests: the credential has no expiry.
+    expect(readFileSync(join(dir, 'runs'), 'utf8')).toBe('run\n');
+
+    const legacy = withUser('auth-provider.kubeconfig', { 'auth-provider': { name: 'gcp', config: {} } });
+    const refused = await ctpConnector(['status', name, '--kubeconfig', legacy]);
+    expectExit(refused, 2);
+    expect(refused.stderr).toContain('auth-provider "gcp" is not supported');
   });
 
   it('disconnect --policy Detach leaves the claim in the control plane, and reconnecting re-attaches it', async () => {

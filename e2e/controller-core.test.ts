@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { supervisedInformer, type InformerEvent } from '../operator/src/controller/informer.ts';
-import { isNotFound, kubeClient, pooledKubeConfig, type KubeClient } from '../operator/src/kube/client.ts';
+import { isNotFound, type KubeClient, kubeconfigClient } from '../operator/src/kube/client.ts';
 import { createLogger } from '../operator/src/log.ts';
 import { startEnvironment, type Environment } from './harness/environment.ts';
 import { waitFor } from './harness/wait.ts';
@@ -17,8 +17,7 @@ describe('controller core on a real apiserver', () => {
 
   beforeAll(async () => {
     env = await startEnvironment({ names: ['core'], handleSignals: false });
-    const kc = pooledKubeConfig((k) => k.loadFromFile(env.cluster('core').kubeconfigPath));
-    client = kubeClient(kc);
+    client = kubeconfigClient(env.cluster('core').kubeconfigPath);
     await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
   });
 

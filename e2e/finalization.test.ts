@@ -8,7 +8,7 @@ import { ownedNames } from '../operator/src/catalog/names.ts';
 import { connectorLabels } from '../operator/src/claims/identity.ts';
 import { connectionLabel, finalizer } from '../operator/src/connection/names.ts';
 import { scopedIdentityName } from '../operator/src/connection/scoped.ts';
-import { isNotFound, kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
+import { isNotFound, kubeconfigClient } from '../operator/src/kube/client.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
 import {
   applyClaims,
@@ -111,8 +111,8 @@ describe('finalization under every deletion propagation and policy', () => {
   const counts: string[] = [];
   let operator: RunningOperator | undefined;
   let port: number;
-  const controlPlane = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(cp.kubeconfigPath)));
-  const appClient = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
+  const controlPlane = kubeconfigClient(cp.kubeconfigPath);
+  const appClient = kubeconfigClient(app.kubeconfigPath);
 
   beforeAll(async () => {
     await prepareConnector(app, controlPlaneCredential(cp));

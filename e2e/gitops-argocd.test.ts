@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { dump, load, loadAll } from 'js-yaml';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
-import { kubeClient, pooledKubeConfig, type KubeClient } from '../operator/src/kube/client.ts';
+import { type KubeClient, kubeconfigClient } from '../operator/src/kube/client.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
 import {
@@ -463,7 +463,7 @@ describe('Argo CD (application controller and repo server) drives the connector'
     });
 
     it('measures: how long after a write its watch event arrives, through the proxy and from kube-apiserver', async () => {
-      const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
+      const client = kubeconfigClient(app.kubeconfigPath);
       try {
         const samples = 20;
         const through = {

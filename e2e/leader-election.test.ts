@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { leaderElector, type Leadership } from '../operator/src/controller/leader.ts';
-import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
+import { kubeconfigClient } from '../operator/src/kube/client.ts';
 import { createLogger } from '../operator/src/log.ts';
 import { startNodeScript } from './harness/connector-processes.ts';
 import {
@@ -27,7 +27,7 @@ import { controlPlaneCredential, sharedCluster, sharedEnvironment } from './harn
 import { waitFor } from './harness/wait.ts';
 
 const app = sharedCluster('app');
-const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
+const client = kubeconfigClient(app.kubeconfigPath);
 const log = createLogger({ level: 'silent' });
 const namespace = 'kube-system';
 const timing = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };

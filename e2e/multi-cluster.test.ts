@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
 import { ownedNames } from '../operator/src/catalog/names.ts';
-import { KubeApiError, kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
+import { KubeApiError, kubeconfigTextClient } from '../operator/src/kube/client.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
 import {
   applyClaims,
@@ -265,11 +265,7 @@ describe('many app clusters, one control plane', () => {
         'json',
       ]),
     ) as { data: { kubeconfig: string } };
-    const token = kubeClient(
-      pooledKubeConfig((kc) =>
-        kc.loadFromString(Buffer.from(secret.data.kubeconfig, 'base64').toString('utf8')),
-      ),
-    );
+    const token = kubeconfigTextClient(Buffer.from(secret.data.kubeconfig, 'base64').toString('utf8'));
     const claims = `${claimAPIPath}/namespaces/team-1/kubernetesclusters`;
     const theirs = `${claims}/${controlPlaneName('shared-name', 'default', one!.clusterID)}`;
     const mine = `${claims}/${controlPlaneName('shared-name', 'default', two!.clusterID)}`;

@@ -2,7 +2,7 @@
 // follows XRDs, precise conditions for bad input, and finalization.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
+import { kubeconfigTextClient } from '../operator/src/kube/client.ts';
 import type { RunningOperator } from '../operator/src/operator.ts';
 import {
   credentialSecret,
@@ -227,7 +227,7 @@ describe('operator', () => {
       metadata: { annotations: Record<string, string> };
     };
     const kubeconfig = Buffer.from(secret.data.kubeconfig!, 'base64').toString('utf8');
-    const scoped = kubeClient(pooledKubeConfig((kc) => kc.loadFromString(kubeconfig)));
+    const scoped = kubeconfigTextClient(kubeconfig);
     try {
       const inTarget = await scoped.request<{ items: unknown[] }>(
         'GET',

@@ -3,7 +3,7 @@
 // the proxy reports about them (metrics, request logs with the audit ID).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
-import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
+import { kubeconfigClient } from '../operator/src/kube/client.ts';
 import { prepareConnector } from './harness/connector.ts';
 import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
 import { claimManifest, pausedAnnotation } from './harness/claims.ts';
@@ -160,7 +160,7 @@ describe('proxy: kubectl workflows', () => {
   });
 
   it('streams a list with sendInitialEvents: translated initial events, then the initial-events-end bookmark', async () => {
-    const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
+    const client = kubeconfigClient(app.kubeconfigPath);
     const watch = await collectWatch<Claim>(client, claims, {
       sendInitialEvents: 'true',
       resourceVersionMatch: 'NotOlderThan',

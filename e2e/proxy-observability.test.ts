@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { load } from 'js-yaml';
 import { ownedNames } from '../operator/src/catalog/names.ts';
-import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
+import { kubeconfigClient } from '../operator/src/kube/client.ts';
 import { createLogger } from '../operator/src/log.ts';
 import { operatorNamespace, prepareConnector } from './harness/connector.ts';
 import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
@@ -52,7 +52,7 @@ describe('proxy: metrics and request logs', () => {
   it('counts requests, upstream calls and open watches, and logs each request with its audit ID and no token', async () => {
     const scrape = () => scrapeMetrics(connection.proxy.metricsAddress);
     const before = await scrape();
-    const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
+    const client = kubeconfigClient(app.kubeconfigPath);
     try {
       // A list whose response headers we can read: kube-apiserver's Audit-Id, which the aggregator passes on.
       const listed = await client.stream('GET', claims);
@@ -118,9 +118,7 @@ describe('proxy: metrics and request logs', () => {
 
   it('keeps answering while more watches are open than its upstream request pool holds connections', async () => {
     // Three clients with 16 watches each, so that no client-side pool is what limits them.
-    const clients = [1, 2, 3].map(() =>
-      kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath))),
-    );
+    const clients = [1, 2, 3].map(() => kubeconfigClient(app.kubeconfigPath));
     const openWatches = async () =>
       metricSample(await scrapeMetrics(connection.proxy.metricsAddress), 'ctp_connector_proxy_watches', {
         resource: 'kubernetesclusters',

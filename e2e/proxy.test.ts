@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { controlPlaneName } from '../operator/src/claims/identity.ts';
 import { toControlPlane } from '../operator/src/proxy/translate.ts';
-import { kubeClient, pooledKubeConfig } from '../operator/src/kube/client.ts';
+import { kubeconfigClient } from '../operator/src/kube/client.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
 import { operatorNamespace, prepareConnector } from './harness/connector.ts';
 import {
@@ -249,7 +249,7 @@ describe('proxy: claims through the aggregation layer', () => {
   });
 
   it('watches claims through the proxy: translated events, only the watched namespace', async () => {
-    const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
+    const client = kubeconfigClient(app.kubeconfigPath);
     const path = '/apis/platform.example.org/v1alpha1/namespaces/default/kubernetesclusters';
     let watch: CollectedWatch<Claim> | undefined;
     try {

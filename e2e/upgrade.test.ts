@@ -3,13 +3,7 @@
 // Requests may only fail with a retriable status, the watch resumes from its resourceVersion without losing an
 // event, and the control plane ends up with exactly the claims the client created.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  isNotFound,
-  KubeApiError,
-  kubeClient,
-  pooledKubeConfig,
-  type KubeClient,
-} from '../operator/src/kube/client.ts';
+import { isNotFound, KubeApiError, type KubeClient, kubeconfigClient } from '../operator/src/kube/client.ts';
 import type { RunningProxy } from '../operator/src/proxy/server.ts';
 import { prepareConnector, startTestOperator, startTestProxy } from './harness/connector.ts';
 import { connectWithProxy, type ProxiedConnection } from './harness/connect.ts';
@@ -137,7 +131,7 @@ describe('upgrade without disruption', () => {
     // The second replica behind the same Service.
     second = await startTestProxy(app, 'upgrade', connection.port, undefined, { reusePort: true });
     await kubectl(app, ['create', 'namespace', ns]);
-    client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
+    client = kubeconfigClient(app.kubeconfigPath);
     await waitForAPI(client);
   });
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { controlPlaneName } from '../../operator/src/claims/identity.ts';
-import { kubeClient, pooledKubeConfig } from '../../operator/src/kube/client.ts';
+import { kubeconfigClient } from '../../operator/src/kube/client.ts';
 import { fixturesDir } from './fixtures.ts';
 import { kubectl, kubectlOk, type KubectlTarget } from './kubectl.ts';
 import { waitFor } from './wait.ts';
@@ -141,7 +141,7 @@ export async function watchClaims(
   resourceVersion: string,
   fieldSelector?: string,
 ): Promise<ClaimWatch> {
-  const client = kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(app.kubeconfigPath)));
+  const client = kubeconfigClient(app.kubeconfigPath);
   const path = `${claimAPIPath}${namespace ? `/namespaces/${namespace}` : ''}/kubernetesclusters`;
   const watch = await collectWatch<Claim>(client, path, {
     resourceVersion,

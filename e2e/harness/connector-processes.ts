@@ -1,7 +1,9 @@
 // The operator and a proxy as managed processes of an environment (own process group, output in a log file,
 // recorded for the watchdog): what the benchmark measures, since only a process of its own has an RSS and CPU time
 // that /proc can report apart from the load generator's.
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   impersonatingKubeconfig,
   mainScript,
@@ -10,6 +12,7 @@ import {
   proxyServiceAccount,
 } from './connector.ts';
 import type { KubectlTarget } from './kubectl.ts';
+import { repoRoot } from './paths.ts';
 import { startProcess, type ManagedProcess } from './processes.ts';
 
 export interface ProcessPlace {
@@ -19,6 +22,21 @@ export interface ProcessPlace {
   pidFile: string;
   /** Node flags before the script, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/x"]. */
   nodeOptions?: string[];
+  /** The entry point; default: the TypeScript source (see compiledMainScript for what the image runs). */
+  script?: string;
+}
+
+/**
+ * Compiles the connector as the image's build does (`npm run build`: tsc into dist/) and returns its entry point:
+ * what the benchmark measures, since Node's type stripping of the sources costs memory the image does not spend.
+ */
+export async function compiledMainScript(): Promise<string> {
+  await promisify(execFile)(
+    process.execPath,
+    [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.build.json')],
+    { cwd: repoRoot },
+  );
+  return join(repoRoot, 'dist', 'operator', 'src', 'main.js');
 }
 
 /** `ctp-connector operator` (no leader election) serving every connection's proxy on `localProxyPort`. */
@@ -84,5 +102,5 @@ export function startNodeScript(
 }
 
 function startNode(place: ProcessPlace, name: string, args: string[]): ManagedProcess {
-  return startNodeScript(place, name, mainScript, args);
+  return startNodeScript(place, name, place.script ?? mainScript, args);
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
 import { crdFile } from '../../operator/src/api/crd.ts';
 import { ownedNames } from '../../operator/src/catalog/names.ts';
-import { kubeClient, pooledKubeConfig } from '../../operator/src/kube/client.ts';
+import { kubeconfigClient } from '../../operator/src/kube/client.ts';
 import { createLogger, type Logger } from '../../operator/src/log.ts';
 import { startProxy, type RunningProxy } from '../../operator/src/proxy/server.ts';
 import { startOperator, type RunningOperator } from '../../operator/src/operator.ts';
@@ -148,7 +148,7 @@ export function startTestProxy(
 ): Promise<RunningProxy> {
   const kubeconfig = impersonatingKubeconfig(app, proxyServiceAccount(connection));
   return startProxy({
-    app: kubeClient(pooledKubeConfig((kc) => kc.loadFromFile(kubeconfig))),
+    app: kubeconfigClient(kubeconfig),
     connection,
     namespace: operatorNamespace,
     port,

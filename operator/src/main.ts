@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { startOperator } from './operator.ts';
 import { createLogger, type Logger } from './log.ts';
-import { kubeClient, pooledKubeConfig } from './kube/client.ts';
+import { kubeconfigClient } from './kube/client.ts';
 import { proxyClusterRole, proxySecretsClusterRole } from './connection/workload.ts';
 import { installProcessGuards } from './proxy/recovery.ts';
 import { startProxy } from './proxy/server.ts';
@@ -131,12 +131,9 @@ async function main(argv: string[]): Promise<void> {
       if (!values.connection) throw new Error('proxy: --connection is required');
       const log = createLogger({ level: values['log-level'], name: 'proxy' });
       installProcessGuards(log);
-      const kc = pooledKubeConfig((k) =>
-        values.kubeconfig ? k.loadFromFile(values.kubeconfig) : k.loadFromDefault(),
-      );
       const signalled = stopOnSignals(log);
       const proxy = await startProxy({
-        app: kubeClient(kc, 'ctp-connector-proxy'),
+        app: kubeconfigClient(values.kubeconfig, 'ctp-connector-proxy'),
         connection: values.connection,
         namespace: values.namespace,
         port: Number(values.port),

@@ -14,13 +14,7 @@ import { eventRecorder } from './controller/events.ts';
 import { supervisedInformer } from './controller/informer.ts';
 import { leaderElector } from './controller/leader.ts';
 import { createControllerMetrics } from './controller/metrics.ts';
-import {
-  guardedClient,
-  kubeClient,
-  pooledKubeConfig,
-  type KubeClient,
-  type RequestGuard,
-} from './kube/client.ts';
+import { guardedClient, kubeconfigClient, type KubeClient, type RequestGuard } from './kube/client.ts';
 import type { Logger } from './log.ts';
 import { probes, serveEndpoints } from './observe/endpoints.ts';
 
@@ -48,14 +42,11 @@ export interface RunningOperator {
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { log, settings } = options;
-  const kc = pooledKubeConfig((k) =>
-    options.kubeconfig ? k.loadFromFile(options.kubeconfig) : k.loadFromDefault(),
-  );
   // The User-Agent names the replica, so the API servers' audit logs tell replicas apart; the part before "/" stays
   // the default field manager of non-apply writes.
   const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
   const userAgent = `ctp-connector-operator/${identity}`;
-  const app = kubeClient(kc, userAgent);
+  const app = kubeconfigClient(options.kubeconfig, userAgent);
   const metrics = createControllerMetrics();
   const statusMetrics = connectionStatusMetrics(metrics.registry);
   let ready = false;

@@ -1,15 +1,9 @@
 // The control-plane credential of a connection: read from the app cluster (a kubeconfig Secret, or server + CA +
 // token Secret), checked, and turned into a client. Failures are classified into condition reasons, and marked
 // stalled when only a human can fix them.
-import { KubeConfig } from '@kubernetes/client-node';
 import type { ControlPlaneConnectionSpec } from '../api/connection.ts';
-import {
-  describeNetworkError,
-  KubeApiError,
-  kubeClient,
-  pooledKubeConfig,
-  type KubeClient,
-} from '../kube/client.ts';
+import { describeNetworkError, KubeApiError, kubeClient, type KubeClient } from '../kube/client.ts';
+import { parseKubeconfig, selectContext, type ClusterAccess } from '../kube/kubeconfig.ts';
 import { get, type KubeObject } from '../kube/resources.ts';
 import type { ConditionReason } from './conditions.ts';
 import { connectionLabel } from './names.ts';
@@ -106,20 +100,21 @@ export async function readCredential(
 
 /** Parses a kubeconfig (its current context) into a self-contained credential. Pure. */
 export function credentialFromKubeconfig(text: string, source: string): Credential {
-  const kc = new KubeConfig();
+  let access: ClusterAccess;
   try {
-    kc.loadFromString(text);
+    const config = parseKubeconfig(text);
+    if (!config.currentContext)
+      throw new ConditionError('InvalidKubeconfig', `${source}: no current context with a cluster`, true);
+    access = selectContext(config);
   } catch (err) {
+    if (err instanceof ConditionError) throw err;
     throw new ConditionError(
       'InvalidKubeconfig',
       `${source}: not a kubeconfig: ${(err as Error).message}`,
       true,
     );
   }
-  const cluster = kc.getCurrentCluster();
-  const user = kc.getCurrentUser();
-  if (!cluster)
-    throw new ConditionError('InvalidKubeconfig', `${source}: no current context with a cluster`, true);
+  const { cluster, user } = access;
   if (!/^https:\/\//.test(cluster.server)) {
     throw new ConditionError(
       'InvalidKubeconfig',
@@ -127,28 +122,22 @@ export function credentialFromKubeconfig(text: string, source: string): Credenti
       true,
     );
   }
-  if (user?.exec || user?.authProvider) {
+  if (user.exec || user.authProvider) {
     throw new ConditionError(
       'UnsupportedCredential',
       `${source}: user "${user.name}" uses an ${user.exec ? 'exec plugin' : 'auth provider'}; the proxy needs a token or client certificate`,
       true,
     );
   }
-  const decode = (data?: string) => (data ? Buffer.from(data, 'base64').toString('utf8') : undefined);
   const credential: Credential = {
     server: cluster.server,
-    caPem: decode(cluster.caData),
-    insecureSkipTLSVerify: cluster.skipTLSVerify || undefined,
-    token: user?.token,
-    clientCertPem: decode(user?.certData),
-    clientKeyPem: decode(user?.keyData),
+    caPem: cluster.caData,
+    insecureSkipTLSVerify: cluster.insecureSkipTLSVerify || undefined,
+    token: user.token,
+    clientCertPem: user.certData,
+    clientKeyPem: user.keyData,
   };
-  if (
-    cluster.caFile ||
-    user?.certFile ||
-    user?.keyFile ||
-    (user as { tokenFile?: string } | null)?.tokenFile
-  ) {
+  if (cluster.caFile || user.certFile || user.keyFile || user.tokenFile) {
     throw new ConditionError(
       'InvalidKubeconfig',
       `${source}: refers to files; embed the data (certificate-authority-data, token, ...)`,
@@ -200,10 +189,27 @@ export function kubeconfigFor(credential: Credential, contextName = 'control-pla
 }
 
 export function clientFor(credential: Credential, userAgent = 'ctp-connector-operator'): KubeClient {
-  return kubeClient(
-    pooledKubeConfig((kc) => kc.loadFromString(kubeconfigFor(credential))),
-    userAgent,
-  );
+  return kubeClient(accessFor(credential), userAgent);
+}
+
+/** The cluster and user a credential stands for, as a kubeconfig of it would read. Pure. */
+export function accessFor(credential: Credential): ClusterAccess {
+  const name = 'control-plane';
+  return {
+    context: name,
+    cluster: {
+      name,
+      server: credential.server.replace(/\/+$/, ''),
+      caData: credential.caPem,
+      insecureSkipTLSVerify: credential.insecureSkipTLSVerify ?? false,
+    },
+    user: {
+      name,
+      token: credential.token,
+      certData: credential.clientCertPem,
+      keyData: credential.clientKeyPem,
+    },
+  };
 }
 
 const tlsCodes = new Set([

@@ -1,10 +1,12 @@
-// A client-node informer (ListWatch) under supervision. client-node 2.x stops an informer for good on most errors
-// (HTTP errors, connection resets, a failing list), emits `error` with AbortError on its own stop(), and never asks
-// for bookmarks. This wrapper restarts it with backoff, ignores its own stop, requests bookmarks, lists with the
-// same selectors as the watch, reports when the cache has synced, and how far it has seen (events and bookmarks).
-import { ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+// An informer: list, then watch from the list's resourceVersion with bookmarks, keeping a cache of the objects and
+// reporting each change. On failure it restarts with backoff, from where it was (relisting only when the control
+// plane says that resourceVersion is gone, 410); it reports when the cache has synced, and how far it has seen
+// (events and bookmarks). Our own rather than client-node's ListWatch, which stops for good on most errors and
+// brings all of client-node's generated clients into memory with it.
+import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { KubeClient } from '../kube/client.ts';
+import { KubeApiError, type KubeClient } from '../kube/client.ts';
+import { lineSplitter } from '../kube/lines.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -45,45 +47,96 @@ export function supervisedInformer<T extends KubernetesObject>(
   const { client, path, labelSelector, fieldSelector, log } = options;
   const minBackoff = options.minBackoffMs ?? 1_000;
   const maxBackoff = options.maxBackoffMs ?? 30_000;
-  const listFn = async (): Promise<KubernetesListObject<T>> => {
-    const list = await client.request<KubernetesListObject<T>>('GET', path, {
-      query: { labelSelector, fieldSelector },
-    });
-    listed = true;
-    options.onListed?.(list.metadata?.resourceVersion);
-    // ListWatch stores the list once this returns, in the same turn.
-    setImmediate(() => options.onProgress?.());
-    return list;
-  };
-  const separator = path.includes('?') ? '&' : '?';
-  const informer = new ListWatch<T>(
-    `${path}${separator}allowWatchBookmarks=true`,
-    progressWatch(client, () => options.onProgress?.()),
-    listFn,
-    false,
-    labelSelector,
-    fieldSelector,
-  );
+  const store = objectStore<T>();
+  let resourceVersion = '';
   let listed = false;
   let running = false;
   let stopping = false;
   let backoff = minBackoff;
   let restartTimer: NodeJS.Timeout | undefined;
+  let current: AbortController | undefined;
   let firstSync: { resolve: () => void; promise: Promise<void> } | undefined;
+  let begunAt = 0;
 
-  for (const event of ['add', 'update', 'delete'] as const) {
-    informer.on(event, (obj: T) => {
-      backoff = minBackoff;
-      options.onEvent(event, obj);
+  const emit = (event: InformerEvent, obj: T) => {
+    backoff = minBackoff;
+    options.onEvent(event, obj);
+  };
+
+  const list = async (signal: AbortSignal) => {
+    const answer = await client.request<KubernetesListObject<T>>('GET', path, {
+      query: { labelSelector, fieldSelector },
+      signal,
     });
-  }
-  informer.on('error', (err: unknown) => {
-    if (stopping) return; // stop() itself reports an AbortError
-    running = false;
-    options.onError?.(err);
-    log.warn({ path, err: describe(err), retryInMs: backoff }, 'watch failed; restarting');
-    scheduleRestart();
-  });
+    signal.throwIfAborted(); // stopped while the answer was on its way
+    listed = true;
+    options.onListed?.(answer.metadata?.resourceVersion);
+    // What the list no longer holds was deleted meanwhile; the rest is added or updated.
+    const items = answer.items ?? [];
+    for (const gone of store.absentFrom(items)) emit('delete', gone);
+    for (const item of items) {
+      const change = store.put(item);
+      if (change) emit(change, item);
+    }
+    resourceVersion = answer.metadata?.resourceVersion ?? '';
+    options.onProgress?.();
+    firstSync?.resolve();
+  };
+
+  /** One watch until it ends: true when it delivered something or fell silent (then it reconnects at once). */
+  const watch = async (signal: AbortSignal): Promise<boolean> => {
+    const { body } = await client.stream('GET', path, {
+      query: {
+        watch: true,
+        resourceVersion,
+        allowWatchBookmarks: true,
+        labelSelector,
+        fieldSelector,
+      },
+      signal,
+    });
+    const lines = lineSplitter();
+    const started = Date.now();
+    let delivered = false;
+    for await (const chunk of untilSilent(body)) {
+      signal.throwIfAborted();
+      for (const line of lines.push(chunk)) {
+        if (line.trim() === '') continue;
+        const event = parseEvent<T>(line);
+        if (!event) continue;
+        if (event.type === 'ERROR') throw watchError(event.object);
+        if (event.type === 'ADDED' || event.type === 'MODIFIED') {
+          const change = store.put(event.object);
+          if (change) emit(change, event.object);
+        } else if (event.type === 'DELETED') {
+          if (store.remove(event.object)) emit('delete', event.object);
+        }
+        resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
+        delivered = true;
+        options.onProgress?.();
+      }
+    }
+    return delivered || Date.now() - started >= 30_000;
+  };
+
+  /** Lists (when there is no resourceVersion to watch from) and watches until a failure or stop(). */
+  const loop = async (signal: AbortSignal) => {
+    let quietEnds = 0;
+    while (!signal.aborted) {
+      if (!resourceVersion) await list(signal);
+      try {
+        if (await watch(signal)) quietEnds = 0;
+        else if (!signal.aborted) {
+          // A watch the server ends at once, again and again, is retried more and more slowly.
+          await sleep(Math.min(maxBackoff, minBackoff * 2 ** quietEnds++), signal);
+        }
+      } catch (err) {
+        if (!isGone(err)) throw err;
+        log.debug({ path }, 'watch resourceVersion too old; relisting');
+        resourceVersion = '';
+      }
+    }
+  };
 
   const scheduleRestart = () => {
     clearTimeout(restartTimer);
@@ -95,22 +148,24 @@ export function supervisedInformer<T extends KubernetesObject>(
     }, delay);
   };
 
-  let begunAt = 0;
   const begin = async () => {
     if (stopping || running) return;
     running = true;
     begunAt = Date.now();
+    const abort = (current = new AbortController());
     try {
-      await informer.start();
+      await loop(abort.signal);
     } catch (err) {
-      // Building the request failed (e.g. credentials); no `error` event is emitted for this.
-      running = false;
+      if (abort.signal.aborted) return; // stop()
       options.onError?.(err);
-      log.warn({ path, err: describe(err), retryInMs: backoff }, 'watch could not start; retrying');
+      log.warn({ path, err: describe(err), retryInMs: backoff }, 'watch failed; restarting');
       scheduleRestart();
-      return;
+    } finally {
+      if (current === abort) {
+        current = undefined;
+        running = false;
+      }
     }
-    if (listed) firstSync?.resolve();
   };
 
   return {
@@ -127,13 +182,15 @@ export function supervisedInformer<T extends KubernetesObject>(
     async stop() {
       stopping = true;
       clearTimeout(restartTimer);
-      if (running) await informer.stop();
+      current?.abort();
+      current = undefined;
       running = false;
+      await Promise.resolve();
     },
-    get: (name, namespace) => informer.get(name, namespace),
-    list: (namespace) => informer.list(namespace),
+    get: (name, namespace) => store.get(name, namespace),
+    list: (namespace) => store.list(namespace),
     synced: () => listed,
-    resourceVersion: () => informer.latestResourceVersion(),
+    resourceVersion: () => resourceVersion,
     retryNow() {
       // At most once a second: callers may ask on every request while a list keeps failing (403).
       if (running || stopping || !restartTimer || Date.now() - begunAt < minBackoff) return;
@@ -145,25 +202,114 @@ export function supervisedInformer<T extends KubernetesObject>(
   };
 }
 
+/** Objects by namespace and name; `put` says whether an object is new, changed (another resourceVersion) or not. */
+export function objectStore<T extends KubernetesObject>() {
+  const byNamespace = new Map<string, Map<string, T>>();
+  const keyOf = (obj: T) => ({ ns: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' });
+  return {
+    put(obj: T): 'add' | 'update' | undefined {
+      const { ns, name } = keyOf(obj);
+      let names = byNamespace.get(ns);
+      if (!names) byNamespace.set(ns, (names = new Map<string, T>()));
+      const found = names.get(name);
+      if (
+        found &&
+        found.metadata?.resourceVersion === obj.metadata?.resourceVersion &&
+        obj.metadata?.resourceVersion
+      )
+        return undefined;
+      names.set(name, obj);
+      return found ? 'update' : 'add';
+    },
+    remove(obj: T): boolean {
+      const { ns, name } = keyOf(obj);
+      const names = byNamespace.get(ns);
+      if (!names?.delete(name)) return false;
+      if (names.size === 0) byNamespace.delete(ns);
+      return true;
+    },
+    /** Removes and returns what is not in `items`. */
+    absentFrom(items: readonly T[]): T[] {
+      const present = new Set(items.map((i) => `${keyOf(i).ns}/${keyOf(i).name}`));
+      const gone: T[] = [];
+      for (const [ns, names] of byNamespace)
+        for (const [name, obj] of names)
+          if (!present.has(`${ns}/${name}`)) {
+            names.delete(name);
+            gone.push(obj);
+          }
+      for (const [ns, names] of byNamespace) if (names.size === 0) byNamespace.delete(ns);
+      return gone;
+    },
+    get: (name: string, namespace?: string) => byNamespace.get(namespace ?? '')?.get(name),
+    list(namespace?: string): T[] {
+      if (namespace) return [...(byNamespace.get(namespace)?.values() ?? [])];
+      return [...byNamespace.values()].flatMap((names) => [...names.values()]);
+    },
+  };
+}
+
+interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+const eventTypes = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
+
+/** A watch event line, or undefined for anything else (ignored, as client-go's decoder skips nothing it can read). */
+export function parseEvent<T>(line: string): WatchEvent<T> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const event = parsed as { type?: unknown; object?: unknown } | null;
+  if (!event || typeof event.type !== 'string' || !eventTypes.has(event.type)) return undefined;
+  if (!event.object || typeof event.object !== 'object') return undefined;
+  return event as WatchEvent<T>;
+}
+
+/** An ERROR event's Status as an error (410 Gone: the resourceVersion is too old, relist). */
+function watchError(status: unknown): KubeApiError {
+  const s = (status ?? {}) as { code?: number; reason?: string; message?: string };
+  return new KubeApiError('WATCH', 'event stream', s.code ?? 500, { kind: 'Status', ...s }, s.message ?? '');
+}
+
+const isGone = (err: unknown) => err instanceof KubeApiError && err.code === 410;
+
 /**
- * A Watch that reports each event and bookmark after ListWatch has handled it (its handler stores the object, then
- * the resourceVersion, synchronously): bookmarks change no object, but prove the cache has caught up that far.
+ * The watch's chunks, ending quietly (the caller watches again from where it was) when none arrives for `idleMs`:
+ * kube-apiserver sends a bookmark about once a minute, so a silent connection may be a dead one, and a half-open TCP
+ * connection never errors on its own.
  */
-function progressWatch(client: KubeClient, progressed: () => void): Watch {
-  const watch = new Watch(client.kubeConfig);
-  const start = watch.watch.bind(watch);
-  watch.watch = (path, query, callback, done) =>
-    start(
-      path,
-      query,
-      (phase, obj, raw) => {
-        const handled = callback(phase, obj, raw) as unknown;
-        if (handled instanceof Promise) void handled.then(progressed, progressed);
-        else progressed();
-      },
-      done,
-    );
-  return watch;
+async function* untilSilent(body: AsyncIterable<Buffer>, idleMs = 60_000): AsyncGenerator<Buffer> {
+  const iterator = body[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const silent = new Promise<'silent'>((resolve) => {
+        timer = setTimeout(() => resolve('silent'), idleMs);
+      });
+      try {
+        const next = await Promise.race([iterator.next(), silent]);
+        if (next === 'silent' || next.done) return;
+        yield next.value;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  } finally {
+    // Ends the response (and its connection) when the loop stops early.
+    void iterator.return?.();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
 }
 
 function describe(err: unknown): string {

@@ -1,9 +1,13 @@
-// Raw JSON access to a kube-apiserver on top of @kubernetes/client-node's KubeConfig (credentials, exec plugins,
-// token files), with one pooled HTTP/1.1 connection set per cluster instead of a new connection per request, a
+// Raw JSON access to a kube-apiserver for one kubeconfig context (authn.ts: tokens, token files, exec plugins,
+// client certificates), with pooled keep-alive HTTP/1.1 connections instead of a new connection per request, a
 // deadline on every call, and errors that carry the request and the server's metav1.Status.
-import { KubeConfig, RequestContext, type HttpMethod } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
+import { authenticator, type Authentication } from './authn.ts';
+import { loadKubeconfig, parseKubeconfig, selectContext, type ClusterAccess } from './kubeconfig.ts';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 
 export interface Status {
   kind?: 'Status';
@@ -56,73 +60,6 @@ export const isNotFound = (err: unknown): boolean => err instanceof KubeApiError
 export const isConflict = (err: unknown): boolean => err instanceof KubeApiError && err.code === 409;
 export const isForbidden = (err: unknown): boolean => err instanceof KubeApiError && err.code === 403;
 
-/**
- * A KubeConfig whose requests — the generated clients', Watch's and ours — share one keep-alive HTTP/1.1 pool.
- * client-node otherwise builds a new undici Agent, and so a new TLS connection, for every request.
- */
-export class PooledKubeConfig extends KubeConfig {
-  private pool: Promise<Agent> | undefined;
-  private streams: Promise<Agent> | undefined;
-
-  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    await super.applySecurityAuthentication(context);
-    context.setDispatcher(await this.dispatcher());
-  }
-
-  /** Short requests: a bounded pool, so a burst queues instead of opening hundreds of connections. */
-  dispatcher(): Promise<Agent> {
-    this.pool ??= this.agent(32);
-    return this.pool;
-  }
-
-  /**
-   * Watches: each holds its connection for minutes, so they get their own pool without a bound; in the shared
-   * one, 32 open watches would leave every other request waiting.
-   */
-  streamDispatcher(): Promise<Agent> {
-    this.streams ??= this.agent(null);
-    return this.streams;
-  }
-
-  private async agent(connections: number | null): Promise<Agent> {
-    const tls: {
-      ca?: string | Buffer | (string | Buffer)[];
-      cert?: string | Buffer | (string | Buffer)[];
-      key?: string | Buffer | (string | Buffer)[];
-      servername?: string;
-      rejectUnauthorized?: boolean;
-    } = {};
-    await super.applyToHTTPSOptions(tls);
-    return new Agent({
-      allowH2: false,
-      connections,
-      keepAliveTimeout: 30_000,
-      headersTimeout: 60_000,
-      bodyTimeout: 0, // watches stream for minutes; callers bound their own requests
-      connect: {
-        ca: tls.ca,
-        cert: tls.cert,
-        key: tls.key,
-        servername: tls.servername,
-        rejectUnauthorized: tls.rejectUnauthorized ?? true,
-      },
-    });
-  }
-
-  async close(): Promise<void> {
-    const pools = [this.pool, this.streams];
-    this.pool = undefined;
-    this.streams = undefined;
-    await Promise.all(pools.map(async (pool) => (await pool)?.close()));
-  }
-}
-
-export function pooledKubeConfig(load: (kc: KubeConfig) => void): PooledKubeConfig {
-  const kc = new PooledKubeConfig();
-  load(kc);
-  return kc;
-}
-
 export interface RequestOptions {
   body?: unknown;
   /** Default application/json; application/apply-patch+yaml for server-side apply, etc. */
@@ -145,7 +82,6 @@ export interface Exchange<T> {
 }
 
 export interface KubeClient {
-  readonly kubeConfig: KubeConfig;
   readonly server: string;
   request<T = unknown>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
   /** As request, with the response's code and headers. */
@@ -159,17 +95,17 @@ export interface KubeClient {
     headers: Record<string, string | string[] | undefined>;
     body: NodeJS.ReadableStream & AsyncIterable<Buffer>;
   }>;
-  /** Closes pooled connections (when the KubeConfig pools them). */
+  /** Closes pooled connections. */
   close(): Promise<void>;
 }
 
 const defaultTimeoutMs = 30_000;
 const maxAttempts = 5;
 
-export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeClient {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const server = cluster.server.replace(/\/+$/, '');
+export function kubeClient(access: ClusterAccess, userAgent = 'ctp-connector'): KubeClient {
+  const server = access.cluster.server;
+  const auth = authenticator(access);
+  const pools = connectionPools(access);
 
   /** Sends a request; resolves once a 2xx response's headers arrive, or throws KubeApiError with the Status. */
   const send = async (
@@ -182,12 +118,10 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
     const url = new URL(server + path);
     for (const [k, v] of Object.entries(options.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
-    const context = new RequestContext(url.toString(), method);
-    await kc.applySecurityAuthentication(context);
-    const dispatcher =
-      streaming && kc instanceof PooledKubeConfig ? await kc.streamDispatcher() : context.getDispatcher();
-    const headers: Record<string, string> = {
-      ...context.getHeaders(),
+    const credential = await auth.authenticate();
+    const dispatcher = pools.dispatcher(credential, streaming);
+    const headers: Record<string, string | string[]> = {
+      ...credential.headers,
       accept: 'application/json',
       'user-agent': userAgent,
       ...options.headers,
@@ -215,6 +149,7 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
         continue;
       }
       if (res.statusCode >= 400) {
+        if (res.statusCode === 401) auth.rejected();
         const text = await res.body.text();
         throw new KubeApiError(method, pathForErrors, res.statusCode, parseStatus(text), text, res.headers);
       }
@@ -223,9 +158,8 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
   };
 
   return {
-    kubeConfig: kc,
     server,
-    close: () => (kc instanceof PooledKubeConfig ? kc.close() : Promise.resolve()),
+    close: () => pools.close(),
     async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
       return (await this.exchange<T>(method, path, options)).body;
     },
@@ -252,6 +186,16 @@ export function kubeClient(kc: KubeConfig, userAgent = 'ctp-connector'): KubeCli
   };
 }
 
+/** A client for the current context of a kubeconfig file (default: what kubectl would use, see loadKubeconfig). */
+export function kubeconfigClient(path?: string, userAgent?: string): KubeClient {
+  return kubeClient(selectContext(loadKubeconfig(path)), userAgent);
+}
+
+/** A client for the current context of a kubeconfig document. */
+export function kubeconfigTextClient(text: string, userAgent?: string): KubeClient {
+  return kubeClient(selectContext(parseKubeconfig(text)), userAgent);
+}
+
 /** What every request of a guarded client carries: a signal that cancels it, and a fence checked before it leaves. */
 export interface RequestGuard {
   signal: AbortSignal;
@@ -274,7 +218,6 @@ export function guardedClient(client: KubeClient, guard: RequestGuard): KubeClie
       : guard.fence,
   });
   return {
-    kubeConfig: client.kubeConfig,
     server: client.server,
     request: <T>(method: HttpMethod, path: string, options?: RequestOptions) =>
       client.request<T>(method, path, guarded(options)),
@@ -293,7 +236,6 @@ export function onUnauthorized(client: KubeClient, notify: () => void): KubeClie
       throw err;
     });
   return {
-    kubeConfig: client.kubeConfig,
     server: client.server,
     request: <T>(method: HttpMethod, path: string, options?: RequestOptions) =>
       observe(client.request<T>(method, path, options)),
@@ -301,6 +243,54 @@ export function onUnauthorized(client: KubeClient, notify: () => void): KubeClie
       observe(client.exchange<T>(method, path, options)),
     stream: (method, path, options) => observe(client.stream(method, path, options)),
     close: () => client.close(),
+  };
+}
+
+/**
+ * Two pools per client: short requests share a bounded one, so a burst queues instead of opening hundreds of
+ * connections; watches hold their connection for minutes, so they get one without a bound (in the shared one, 32
+ * open watches would leave every other request waiting). Both are rebuilt when the client certificate changes.
+ */
+function connectionPools(access: ClusterAccess) {
+  const { cluster } = access;
+  const ca = cluster.caData ?? (cluster.caFile ? readFileSync(cluster.caFile, 'utf8') : undefined);
+  let current: { cert?: string; key?: string; short: Agent; streams: Agent } | undefined;
+  const agent = (connections: number | null, credential: Authentication) =>
+    new Agent({
+      allowH2: false,
+      connections,
+      keepAliveTimeout: 30_000,
+      headersTimeout: 60_000,
+      bodyTimeout: 0, // watches stream for minutes; callers bound their own requests
+      connect: {
+        ca,
+        cert: credential.cert,
+        key: credential.key,
+        servername: cluster.tlsServerName,
+        rejectUnauthorized: !cluster.insecureSkipTLSVerify,
+      },
+    });
+  return {
+    dispatcher(credential: Authentication, streaming: boolean): Agent {
+      if (!current || current.cert !== credential.cert || current.key !== credential.key) {
+        const previous = current;
+        current = {
+          cert: credential.cert,
+          key: credential.key,
+          short: agent(32, credential),
+          streams: agent(null, credential),
+        };
+        // Requests in flight on the old pools finish; close() waits for them.
+        void previous?.short.close();
+        void previous?.streams.close();
+      }
+      return streaming ? current.streams : current.short;
+    },
+    async close(): Promise<void> {
+      const pools = current;
+      current = undefined;
+      await Promise.all([pools?.short.close(), pools?.streams.close()]);
+    },
   };
 }
 

@@ -8,7 +8,8 @@ import { decodeCatalog, type Catalog } from '../catalog/catalog.ts';
 import { ownedNames, tokenIssuedAnnotation } from '../catalog/names.ts';
 import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
 import { isHTTPAnswer } from './health.ts';
-import { kubeClient, onUnauthorized, pooledKubeConfig, type KubeClient } from '../kube/client.ts';
+import { kubeClient, onUnauthorized, type KubeClient } from '../kube/client.ts';
+import { parseKubeconfig, selectContext } from '../kube/kubeconfig.ts';
 import { probes, serveEndpoints } from '../observe/endpoints.ts';
 import { parseRequestHeaderConfig, type RequestHeaderConfig } from './authentication.ts';
 import { subjectAccessReviewer } from './authorization.ts';
@@ -209,12 +210,16 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       if (kubeconfig) {
         // A 401 means this token was revoked (or the ServiceAccount re-created): the operator is told at once.
         const issuedAt = secret?.metadata?.annotations?.[tokenIssuedAnnotation] ?? '';
-        const client = onUnauthorized(
-          kubeClient(
-            pooledKubeConfig((kc) => kc.loadFromString(kubeconfig)),
-            'ctp-connector-proxy',
-          ),
-          () => report.credentialRejected(issuedAt),
+        let access;
+        try {
+          access = selectContext(parseKubeconfig(kubeconfig));
+        } catch (err) {
+          // The message names the field, never its value.
+          log.error({ err: String(err) }, 'token Secret unreadable; keeping the previous credential');
+          return;
+        }
+        const client = onUnauthorized(kubeClient(access, 'ctp-connector-proxy'), () =>
+          report.credentialRejected(issuedAt),
         );
         upstream = { kubeconfig, client };
       } else {
