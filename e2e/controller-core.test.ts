@@ -93,4 +93,33 @@ describe('controller core on a real apiserver', () => {
       await informer.stop();
     }
   });
+
+  it('lists in pages (3 for 7 objects) and watches from the list', async () => {
+    const names = Array.from({ length: 7 }, (_, i) => `paged-${i}`);
+    for (const name of names)
+      await client.request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+        body: { metadata: { name, labels: { test: 'paged' } } },
+      });
+    const events: string[] = [];
+    const informer = supervisedInformer<V1ConfigMap>({
+      client,
+      path: `/api/v1/namespaces/${ns}/configmaps`,
+      labelSelector: 'test=paged',
+      log,
+      pageSize: 3,
+      onEvent: (event, obj) => events.push(`${event} ${obj.metadata?.name ?? ''}`),
+    });
+    try {
+      await informer.start();
+      expect(events).toEqual(names.map((n) => `add ${n}`));
+      await client.request('DELETE', `/api/v1/namespaces/${ns}/configmaps/paged-3`);
+      await waitFor(() => (events.includes('delete paged-3') ? true : undefined), {
+        timeoutMs: 10_000,
+        what: 'the delete event',
+      });
+      expect(informer.list().map((o) => o.metadata?.name)).toEqual(names.filter((n) => n !== 'paged-3'));
+    } finally {
+      await informer.stop();
+    }
+  });
 });

@@ -46,6 +46,8 @@ describe('informer', () => {
             for (const [k] of gone) model.delete(k);
           }
           expect(store.list().map(key).sort()).toEqual([...model.keys()].sort());
+          // Kept until the next change, so reads of an unchanged cache copy nothing.
+          expect(store.list()).toBe(store.list());
           for (const ns of ['a', 'b'])
             expect(store.list(ns).map(key).sort()).toEqual(
               [...model.keys()].filter((k) => k.startsWith(`${ns}/`)).sort(),

@@ -39,6 +39,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   onProgress?(): void;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Objects per page of a list (default 500, as client-go). */
+  pageSize?: number;
 }
 
 export function supervisedInformer<T extends KubernetesObject>(
@@ -64,23 +66,41 @@ export function supervisedInformer<T extends KubernetesObject>(
   };
 
   const list = async (signal: AbortSignal) => {
-    const answer = await client.request<KubernetesListObject<T>>('GET', path, {
-      query: { labelSelector, fieldSelector },
-      signal,
-    });
+    const { items, resourceVersion: listedAt } = await listPages(signal);
     signal.throwIfAborted(); // stopped while the answer was on its way
     listed = true;
-    options.onListed?.(answer.metadata?.resourceVersion);
+    options.onListed?.(listedAt);
     // What the list no longer holds was deleted meanwhile; the rest is added or updated.
-    const items = answer.items ?? [];
     for (const gone of store.absentFrom(items)) emit('delete', gone);
     for (const item of items) {
       const change = store.put(item);
       if (change) emit(change, item);
     }
-    resourceVersion = answer.metadata?.resourceVersion ?? '';
+    resourceVersion = listedAt ?? '';
     options.onProgress?.();
     firstSync?.resolve();
+  };
+
+  /**
+   * Every object, in pages as client-go's reflector lists: no answer of thousands of objects held as one string
+   * while it is parsed. The pages are one snapshot, at the first page's resourceVersion; a continue token that
+   * expired meanwhile (410) fails the list, and the restart lists again.
+   */
+  const listPages = async (signal: AbortSignal) => {
+    const items: T[] = [];
+    let listedAt: string | undefined;
+    let next: string | undefined;
+    do {
+      const page = await client.request<KubernetesListObject<T>>('GET', path, {
+        query: { labelSelector, fieldSelector, limit: options.pageSize ?? 500, continue: next },
+        signal,
+      });
+      listedAt ??= page.metadata?.resourceVersion;
+      for (const item of page.items ?? []) items.push(item);
+      // Raw JSON says `continue` (client-node's type names its own deserialized field `_continue`).
+      next = (page.metadata as { continue?: string } | undefined)?.continue || undefined;
+    } while (next);
+    return { items, resourceVersion: listedAt };
   };
 
   /** One watch until it ends: true when it delivered something or fell silent (then it reconnects at once). */
@@ -202,9 +222,13 @@ export function supervisedInformer<T extends KubernetesObject>(
   };
 }
 
-/** Objects by namespace and name; `put` says whether an object is new, changed (another resourceVersion) or not. */
+/**
+ * Objects by namespace and name; `put` says whether an object is new, changed (another resourceVersion) or not.
+ * `list()` of everything is kept until the next change: the proxy reads it on every request to its claim cache.
+ */
 export function objectStore<T extends KubernetesObject>() {
   const byNamespace = new Map<string, Map<string, T>>();
+  let everything: readonly T[] | undefined;
   const keyOf = (obj: T) => ({ ns: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' });
   return {
     put(obj: T): 'add' | 'update' | undefined {
@@ -212,13 +236,10 @@ export function objectStore<T extends KubernetesObject>() {
       let names = byNamespace.get(ns);
       if (!names) byNamespace.set(ns, (names = new Map<string, T>()));
       const found = names.get(name);
-      if (
-        found &&
-        found.metadata?.resourceVersion === obj.metadata?.resourceVersion &&
-        obj.metadata?.resourceVersion
-      )
-        return undefined;
+      const version = obj.metadata?.resourceVersion;
+      if (found && version && found.metadata?.resourceVersion === version) return undefined;
       names.set(name, obj);
+      everything = undefined;
       return found ? 'update' : 'add';
     },
     remove(obj: T): boolean {
@@ -226,25 +247,29 @@ export function objectStore<T extends KubernetesObject>() {
       const names = byNamespace.get(ns);
       if (!names?.delete(name)) return false;
       if (names.size === 0) byNamespace.delete(ns);
+      everything = undefined;
       return true;
     },
     /** Removes and returns what is not in `items`. */
     absentFrom(items: readonly T[]): T[] {
       const present = new Set(items.map((i) => `${keyOf(i).ns}/${keyOf(i).name}`));
       const gone: T[] = [];
-      for (const [ns, names] of byNamespace)
+      for (const [ns, names] of byNamespace) {
         for (const [name, obj] of names)
           if (!present.has(`${ns}/${name}`)) {
             names.delete(name);
             gone.push(obj);
           }
-      for (const [ns, names] of byNamespace) if (names.size === 0) byNamespace.delete(ns);
+        if (names.size === 0) byNamespace.delete(ns);
+      }
+      if (gone.length > 0) everything = undefined;
       return gone;
     },
     get: (name: string, namespace?: string) => byNamespace.get(namespace ?? '')?.get(name),
-    list(namespace?: string): T[] {
+    list(namespace?: string): readonly T[] {
       if (namespace) return [...(byNamespace.get(namespace)?.values() ?? [])];
-      return [...byNamespace.values()].flatMap((names) => [...names.values()]);
+      everything ??= [...byNamespace.values()].flatMap((names) => [...names.values()]);
+      return everything;
     },
   };
 }

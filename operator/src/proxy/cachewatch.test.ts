@@ -117,9 +117,10 @@ function response() {
     ended: false,
     writeHead: () => res,
     flushHeaders: () => undefined,
-    write: (chunk: string) => {
+    write: (chunk: string | Buffer) => {
       lines.push(
         ...chunk
+          .toString()
           .trim()
           .split('\n')
           .map((l) => JSON.parse(l) as Record<string, unknown>),

@@ -45,16 +45,17 @@ export function cacheCanWatch(query: URLSearchParams, accept: string | undefined
 
 /**
  * The encoded lines of a change, by what else they depend on (event type, apiVersion, representation; Tables, which
- * hold the time, are never served from the cache): every watch of the change shares one string, so 200 watches of a
- * namespace encode each event once and their queues hold one copy of it. Dropped with the change.
+ * hold the time, are never served from the cache): every watch of the change shares one UTF-8 buffer, so 200 watches
+ * of a namespace encode each event once, their queues hold one copy of it, and writing it to each socket copies
+ * nothing (a string would be encoded again for every socket). Dropped with the change.
  */
-const lines = new WeakMap<CacheEvent, Map<string, string>>();
+const lines = new WeakMap<CacheEvent, Map<string, Buffer>>();
 
-function sharedLine(change: CacheEvent, key: string, encode: () => string): string {
+function sharedLine(change: CacheEvent, key: string, encode: () => string): Buffer {
   let byKey = lines.get(change);
-  if (!byKey) lines.set(change, (byKey = new Map<string, string>()));
+  if (!byKey) lines.set(change, (byKey = new Map<string, Buffer>()));
   let line = byKey.get(key);
-  if (line === undefined) byKey.set(key, (line = `${encode()}\n`));
+  if (line === undefined) byKey.set(key, (line = Buffer.from(`${encode()}\n`)));
   return line;
 }
 
@@ -68,14 +69,14 @@ export async function serveWatchFromCache(options: CacheWatchOptions): Promise<v
   const bookmarks = query.get('allowWatchBookmarks') === 'true';
   const apiVersion = `${request.group}/${request.version}`;
   const representationKey = `${options.representation.as}/${'version' in options.representation ? options.representation.version : ''}`;
-  const queue: string[] = [];
+  const queue: (string | Buffer)[] = [];
   let ended = false;
   let wake: (() => void) | undefined;
   const end = () => {
     ended = true;
     wake?.();
   };
-  const pushLine = (line: string) => {
+  const pushLine = (line: string | Buffer) => {
     if (queue.length >= maxQueued) return end();
     queue.push(line);
     wake?.();
