@@ -136,7 +136,7 @@ export const proxySchema = z.object({
     .optional()
     .meta({
       description:
-        'Compute resources of a proxy container. Default: requests cpu 50m and memory 256Mi, limit memory 1Gi (measured: 180 MiB idle, 618 MiB under 200 watches).',
+        'Compute resources of a proxy container. Default: requests cpu 50m and memory 256Mi, limit memory 1Gi (measured by make bench: 118 MiB idle, 337 MiB with 11 000 claims cached, 668 MiB under 200 watches).',
     }),
   nodeSelector: z
     .record(z.string(), z.string())
