@@ -4,6 +4,7 @@
 // (events and bookmarks). Our own rather than client-node's ListWatch, which stops for good on most errors and
 // brings all of client-node's generated clients into memory with it.
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { KubeApiError, type KubeClient } from '../kube/client.ts';
 import { lineSplitter } from '../kube/lines.ts';
@@ -62,7 +63,12 @@ export function supervisedInformer<T extends KubernetesObject>(
 
   const emit = (event: InformerEvent, obj: T) => {
     backoff = minBackoff;
-    options.onEvent(event, obj);
+    // A failing handler loses its own event only: the cache already holds it, and the watch goes on.
+    try {
+      options.onEvent(event, obj);
+    } catch (err) {
+      log.error({ path, event, err: describe(err) }, 'event handler failed');
+    }
   };
 
   const list = async (signal: AbortSignal) => {
@@ -148,7 +154,7 @@ export function supervisedInformer<T extends KubernetesObject>(
         if (await watch(signal)) quietEnds = 0;
         else if (!signal.aborted) {
           // A watch the server ends at once, again and again, is retried more and more slowly.
-          await sleep(Math.min(maxBackoff, minBackoff * 2 ** quietEnds++), signal);
+          await sleep(Math.min(maxBackoff, minBackoff * 2 ** quietEnds++), undefined, { signal });
         }
       } catch (err) {
         if (!isGone(err)) throw err;
@@ -252,7 +258,12 @@ export function objectStore<T extends KubernetesObject>() {
     },
     /** Removes and returns what is not in `items`. */
     absentFrom(items: readonly T[]): T[] {
-      const present = new Set(items.map((i) => `${keyOf(i).ns}/${keyOf(i).name}`));
+      const present = new Set(
+        items.map((i) => {
+          const { ns, name } = keyOf(i);
+          return `${ns}/${name}`;
+        }),
+      );
       const gone: T[] = [];
       for (const [ns, names] of byNamespace) {
         for (const [name, obj] of names)
@@ -328,13 +339,6 @@ async function* untilSilent(body: AsyncIterable<Buffer>, idleMs = 60_000): Async
     // Ends the response (and its connection) when the loop stops early.
     void iterator.return?.();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 }
 
 function describe(err: unknown): string {

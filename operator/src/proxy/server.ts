@@ -8,8 +8,7 @@ import { decodeCatalog, type Catalog } from '../catalog/catalog.ts';
 import { ownedNames, tokenIssuedAnnotation } from '../catalog/names.ts';
 import { supervisedInformer, type SupervisedInformer } from '../controller/informer.ts';
 import { isHTTPAnswer } from './health.ts';
-import { kubeClient, onUnauthorized, type KubeClient } from '../kube/client.ts';
-import { parseKubeconfig, selectContext } from '../kube/kubeconfig.ts';
+import { kubeconfigTextClient, onUnauthorized, type KubeClient } from '../kube/client.ts';
 import { probes, serveEndpoints } from '../observe/endpoints.ts';
 import { parseRequestHeaderConfig, type RequestHeaderConfig } from './authentication.ts';
 import { subjectAccessReviewer } from './authorization.ts';
@@ -210,17 +209,16 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       if (kubeconfig) {
         // A 401 means this token was revoked (or the ServiceAccount re-created): the operator is told at once.
         const issuedAt = secret?.metadata?.annotations?.[tokenIssuedAnnotation] ?? '';
-        let access;
+        let client: KubeClient;
         try {
-          access = selectContext(parseKubeconfig(kubeconfig));
+          client = onUnauthorized(kubeconfigTextClient(kubeconfig, 'ctp-connector-proxy'), () =>
+            report.credentialRejected(issuedAt),
+          );
         } catch (err) {
           // The message names the field, never its value.
           log.error({ err: String(err) }, 'token Secret unreadable; keeping the previous credential');
           return;
         }
-        const client = onUnauthorized(kubeClient(access, 'ctp-connector-proxy'), () =>
-          report.credentialRejected(issuedAt),
-        );
         upstream = { kubeconfig, client };
       } else {
         upstream = undefined;
