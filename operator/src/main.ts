@@ -1,16 +1,11 @@
 #!/usr/bin/env node
 // ctp-connector: one binary for the operator, the proxy and the CLI.
 import { parseArgs } from 'node:util';
-import { startOperator } from './operator.ts';
-import { createLogger, type Logger } from './log.ts';
-import { kubeconfigClient } from './kube/client.ts';
-import { proxyClusterRole, proxySecretsClusterRole } from './connection/workload.ts';
-import { installProcessGuards } from './proxy/recovery.ts';
-import { startProxy } from './proxy/server.ts';
-import { isCliCommand } from './cli/args.ts';
-import { runCli } from './cli/cli.ts';
-import { cliUsage, exitCodesUsage } from './cli/usage.ts';
+import type { Logger } from 'pino';
+import { cliUsage, exitCodesUsage, isCliCommand } from './cli/usage.ts';
 import { count, durationMs } from './flags.ts';
+// Each command loads its own modules only (the operator has no use for the proxy's, the proxy none for the CLI's):
+// what a process loads it keeps in memory for its lifetime.
 
 const usage = `usage: ctp-connector <command> [flags]
 
@@ -53,11 +48,14 @@ ${exitCodesUsage}`;
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (isCliCommand(command)) {
+    const { runCli } = await import('./cli/cli.ts');
     process.exitCode = await runCli(command, rest);
     return;
   }
   switch (command) {
     case 'operator': {
+      const [{ startOperator }, { createLogger }, { proxyClusterRole, proxySecretsClusterRole }] =
+        await Promise.all([import('./operator.ts'), import('./log.ts'), import('./connection/workload.ts')]);
       const { values } = parseArgs({
         args: rest,
         options: {
@@ -111,6 +109,13 @@ async function main(argv: string[]): Promise<void> {
       break;
     }
     case 'proxy': {
+      const [{ startProxy }, { createLogger }, { installProcessGuards }, { kubeconfigClient }] =
+        await Promise.all([
+          import('./proxy/server.ts'),
+          import('./log.ts'),
+          import('./proxy/recovery.ts'),
+          import('./kube/client.ts'),
+        ]);
       const { values } = parseArgs({
         args: rest,
         options: {

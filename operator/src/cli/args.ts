@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { dnsLabel, dnsSubdomain } from '../api/connection.ts';
 import { usageError } from './exit.ts';
+import type { CliCommandName } from './usage.ts';
 
 /** Where the app cluster is: the user's kubeconfig (KUBECONFIG, ~/.kube/config or in-cluster) unless given. */
 export interface AppCluster {
@@ -64,12 +65,6 @@ export type CliCommand =
   | { command: 'import'; options: ImportOptions }
   | { command: 'gitops-secret'; options: GitopsSecretOptions }
   | { command: 'help'; topic: string };
-
-export const cliCommands = ['connect', 'disconnect', 'status', 'import', 'gitops-secret'] as const;
-export type CliCommandName = (typeof cliCommands)[number];
-
-export const isCliCommand = (command: string | undefined): command is CliCommandName =>
-  (cliCommands as readonly (string | undefined)[]).includes(command);
 
 const appFlags = {
   kubeconfig: { type: 'string' },

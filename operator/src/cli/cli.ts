@@ -1,5 +1,6 @@
 // Runs one CLI command and turns every failure into a message on stderr and an exit code: no stack traces.
-import { parseCliArgs, type CliCommandName } from './args.ts';
+import { parseCliArgs } from './args.ts';
+import type { CliCommandName } from './usage.ts';
 import { runConnect } from './connect.ts';
 import { runDisconnect } from './disconnect.ts';
 import { CliError, exitCodes, type ExitCode } from './exit.ts';

@@ -1,5 +1,12 @@
-// Help texts of the CLI commands, and the exit codes they share.
+// The CLI's commands, their help texts, and the exit codes they share. Light: main.ts reads it before it loads any
+// command's modules.
 import { exitCodes } from './exit.ts';
+
+export const cliCommands = ['connect', 'disconnect', 'status', 'import', 'gitops-secret'] as const;
+export type CliCommandName = (typeof cliCommands)[number];
+
+export const isCliCommand = (command: string | undefined): command is CliCommandName =>
+  (cliCommands as readonly (string | undefined)[]).includes(command);
 
 const appClusterFlags = `    --kubeconfig PATH       the app cluster (default: KUBECONFIG, ~/.kube/config, or in-cluster)
     --context NAME          a context of that kubeconfig (default: its current context)`;

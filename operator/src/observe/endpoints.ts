@@ -1,6 +1,10 @@
 // Plain-HTTP endpoints for Prometheus and kubelet probes (`/metrics`, `/healthz`, `/readyz`), shared by the operator
 // and the proxy. Bound on their own address so scraping needs no client certificate.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+
+// Not `import ... from 'node:http'`: an ES module import of node:http reads every export, and its lazy WebSocket
+// ones load Node's bundled undici for good (1.5 MiB of the RSS of the operator and the proxy, Node 24).
+const { createServer } = process.getBuiltinModule('node:http');
 
 export interface EndpointResponse {
   status: number;
