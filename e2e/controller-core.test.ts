@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { supervisedInformer, type InformerEvent } from '../operator/src/controller/informer.ts';
+import { fieldSetSharing } from '../operator/src/kube/fieldsets.ts';
 import { isNotFound, type KubeClient, kubeconfigClient } from '../operator/src/kube/client.ts';
 import { createLogger } from '../operator/src/log.ts';
 import { startEnvironment, type Environment } from './harness/environment.ts';
@@ -94,30 +95,46 @@ describe('controller core on a real apiserver', () => {
     }
   });
 
-  it('lists in pages (3 for 7 objects) and watches from the list', async () => {
+  it('lists in pages (3 for 7 objects) and watches from the list, each object through the transform', async () => {
     const names = Array.from({ length: 7 }, (_, i) => `paged-${i}`);
     for (const name of names)
       await client.request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
         body: { metadata: { name, labels: { test: 'paged' } } },
       });
     const events: string[] = [];
+    const fieldSets = fieldSetSharing();
     const informer = supervisedInformer<V1ConfigMap>({
       client,
       path: `/api/v1/namespaces/${ns}/configmaps`,
       labelSelector: 'test=paged',
       log,
       pageSize: 3,
+      transform: (obj: V1ConfigMap) => fieldSets.share(obj),
       onEvent: (event, obj) => events.push(`${event} ${obj.metadata?.name ?? ''}`),
     });
+    const fieldsOf = (name: string): unknown =>
+      informer.get(name, ns)?.metadata?.managedFields?.[0]?.fieldsV1 as unknown;
     try {
       await informer.start();
       expect(events).toEqual(names.map((n) => `add ${n}`));
       await client.request('DELETE', `/api/v1/namespaces/${ns}/configmaps/paged-3`);
-      await waitFor(() => (events.includes('delete paged-3') ? true : undefined), {
-        timeoutMs: 10_000,
-        what: 'the delete event',
+      await client.request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+        body: { metadata: { name: 'paged-7', labels: { test: 'paged' } } },
       });
-      expect(informer.list().map((o) => o.metadata?.name)).toEqual(names.filter((n) => n !== 'paged-3'));
+      await waitFor(() => (events.includes('add paged-7') ? true : undefined), {
+        timeoutMs: 10_000,
+        what: 'the add event',
+      });
+      expect(events).toContain('delete paged-3');
+      expect(informer.list().map((o) => o.metadata?.name)).toEqual([
+        ...names.filter((n) => n !== 'paged-3'),
+        'paged-7',
+      ]);
+      // The same manager wrote every one the same way: listed and watched, they hold one frozen field set.
+      expect(fieldsOf('paged-0')).toEqual({ 'f:metadata': { 'f:labels': { '.': {}, 'f:test': {} } } });
+      expect(Object.isFrozen(fieldsOf('paged-0'))).toBe(true);
+      for (const name of ['paged-1', 'paged-6', 'paged-7']) expect(fieldsOf(name)).toBe(fieldsOf('paged-0'));
+      expect(fieldSets.size()).toBe(1);
     } finally {
       await informer.stop();
     }

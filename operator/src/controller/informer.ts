@@ -42,6 +42,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   maxBackoffMs?: number;
   /** Objects per page of a list (default 500, as client-go). */
   pageSize?: number;
+  /** Applied to every object a list or watch brings, before the cache holds it (client-go's SetTransform). */
+  transform?: (obj: T) => T;
 }
 
 export function supervisedInformer<T extends KubernetesObject>(
@@ -51,6 +53,7 @@ export function supervisedInformer<T extends KubernetesObject>(
   const minBackoff = options.minBackoffMs ?? 1_000;
   const maxBackoff = options.maxBackoffMs ?? 30_000;
   const store = objectStore<T>();
+  const transform = options.transform ?? ((obj: T) => obj);
   let resourceVersion = '';
   let listed = false;
   let running = false;
@@ -102,7 +105,7 @@ export function supervisedInformer<T extends KubernetesObject>(
         signal,
       });
       listedAt ??= page.metadata?.resourceVersion;
-      for (const item of page.items ?? []) items.push(item);
+      for (const item of page.items ?? []) items.push(transform(item));
       // Raw JSON says `continue` (client-node's type names its own deserialized field `_continue`).
       next = (page.metadata as { continue?: string } | undefined)?.continue || undefined;
     } while (next);
@@ -131,6 +134,7 @@ export function supervisedInformer<T extends KubernetesObject>(
         const event = parseEvent<T>(line);
         if (!event) continue;
         if (event.type === 'ERROR') throw watchError(event.object);
+        if (event.type !== 'BOOKMARK') event.object = transform(event.object);
         if (event.type === 'ADDED' || event.type === 'MODIFIED') {
           const change = store.put(event.object);
           if (change) emit(change, event.object);

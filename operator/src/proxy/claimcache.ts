@@ -8,6 +8,7 @@ import { originSelector } from '../claims/identity.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { supervisedInformer, type InformerEvent, type SupervisedInformer } from '../controller/informer.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { fieldSetSharing } from '../kube/fieldsets.ts';
 import { parseResourceVersion } from './freshness.ts';
 import { isHTTPAnswer, type UpstreamHealth } from './health.ts';
 
@@ -119,8 +120,12 @@ interface Entry {
   followers: Set<{ listener: (event: CacheEvent) => void; ended: () => void }>;
 }
 
-/** How much history watches can start from: kube-apiserver's watch cache keeps about as much (75 s at least). */
-const historyMs = 5 * 60_000;
+/**
+ * How much history watches can start from: as much as kube-apiserver's watch cache promises (75 s at least). More
+ * would keep superseded claims alive for nothing: a client resumes within seconds of its last event, and one that
+ * resumes from before the history goes to the control plane, which answers from its own or with 410.
+ */
+const historyMs = 75_000;
 const historyAtMost = 10_000;
 const historyTimes = new WeakMap<CacheEvent, number>();
 
@@ -158,6 +163,7 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
   const changed = (change: ClaimChange) => listeners.forEach((l) => l(change));
 
   const resources = new Map<string, Entry>();
+  const fieldSets = fieldSetSharing();
   for (const gv of catalog.groupVersions) {
     for (const r of gv.resources) {
       const entry = {
@@ -175,6 +181,7 @@ export function startClaimCache(options: ClaimCacheOptions): ClaimCache {
         log: log.child({ watch: r.plural }),
         // Retry soon: while this fails the proxy refuses writes, and a successful list ends that.
         maxBackoffMs: 5_000,
+        transform: (claim) => fieldSets.share(claim),
         onEvent: (event, claim) => {
           health.answered();
           entry.generation = ++generations;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { controlPlaneName } from '../claims/identity.ts';
+import { fieldSetSharing } from '../kube/fieldsets.ts';
 import { fromControlPlane, originOf, toControlPlane } from './translate.ts';
 
 const scope = { clusterID: 'cluster-a', targetNamespace: 'team-1' };
@@ -89,6 +90,38 @@ describe('claim translation', () => {
       managedFields: [{ fieldsV1: { 'f:metadata': { 'f:labels': { 'f:app': {} }, 'f:annotations': {} } } }],
     });
     expect(down?.spec).toEqual(claim.spec);
+  });
+
+  it('shows claims whose field sets the cache shares exactly as unshared ones, sharing their app views too', () => {
+    const sets = fc.array(
+      fc.record({
+        'f:metadata': fc.record({
+          'f:labels': fc.dictionary(
+            fc.constantFrom('f:app', 'f:connect.ctp.dev/cluster-id', 'f:connect.ctp.dev/app-name', 'f:team'),
+            fc.constant({}),
+          ),
+          'f:annotations': fc.dictionary(
+            fc.constantFrom('f:connect.ctp.dev/app-name', 'f:connect.ctp.dev/app-connection-secret', 'f:x'),
+            fc.constant({}),
+          ),
+        }),
+        'f:spec': fc.constant({ 'f:id': {} }),
+      }),
+      { minLength: 1, maxLength: 3 },
+    );
+    fc.assert(
+      fc.property(sets, (fieldSets) => {
+        const stored = toControlPlane(claim, scope, { namespace: 'default', name: 'my-cluster' });
+        stored.metadata!.managedFields = fieldSets.map((fieldsV1) => ({ fieldsV1 }));
+        const sharing = fieldSetSharing();
+        const [a, b] = [0, 1].map(() => fromControlPlane(sharing.share(structuredClone(stored)), scope));
+        expect(a).toEqual(fromControlPlane(structuredClone(stored), scope));
+        a!.metadata!.managedFields!.forEach((entry, i) => {
+          expect(entry.fieldsV1).toBe(b!.metadata!.managedFields![i]!.fieldsV1);
+          expect(Object.isFrozen(entry.fieldsV1)).toBe(true);
+        });
+      }),
+    );
   });
 
   it('does not show objects of another cluster, nor ones whose labels were copied onto another name', () => {

@@ -13,6 +13,7 @@ import {
   type ClaimOrigin,
   type NameScheme,
 } from '../claims/identity.ts';
+import { deepFreeze } from '../kube/fieldsets.ts';
 
 /** App-side name of the claim's connection Secret (spec.writeConnectionSecretToRef.name). */
 export const connectionSecretAnnotation = 'connect.ctp.dev/app-connection-secret';
@@ -113,12 +114,22 @@ export function originOf(obj: Obj, scope: Scope): { namespace: string; name: str
   return { namespace, name };
 }
 
+/** The app views of shared (frozen) field sets, shared in turn: 11 000 cached claims hold a handful of them. */
+const appFieldSets = new WeakMap<Record<string, unknown>, Record<string, unknown>>();
+
 function withoutConnectorFields(entry: { fieldsV1?: Record<string, unknown> }): {
   fieldsV1?: Record<string, unknown>;
 } {
   const fields = entry.fieldsV1;
-  const metadata = fields?.['f:metadata'] as Record<string, Record<string, unknown> | undefined> | undefined;
-  if (!fields || !metadata) return entry;
+  if (!fields || !fields['f:metadata']) return entry;
+  if (!Object.isFrozen(fields)) return { ...entry, fieldsV1: appFieldSet(fields) };
+  let app = appFieldSets.get(fields);
+  if (!app) appFieldSets.set(fields, (app = deepFreeze(appFieldSet(fields))));
+  return { ...entry, fieldsV1: app };
+}
+
+function appFieldSet(fields: Record<string, unknown>): Record<string, unknown> {
+  const metadata = fields['f:metadata'] as Record<string, Record<string, unknown> | undefined>;
   const strip = (section: Record<string, unknown> | undefined, keys: string[]) => {
     if (!section) return section;
     const copy = { ...section };
@@ -126,16 +137,13 @@ function withoutConnectorFields(entry: { fieldsV1?: Record<string, unknown> }): 
     return copy;
   };
   return {
-    ...entry,
-    fieldsV1: {
-      ...fields,
-      'f:metadata': {
-        ...metadata,
-        ...(metadata['f:labels'] ? { 'f:labels': strip(metadata['f:labels'], connectorLabels) } : {}),
-        ...(metadata['f:annotations']
-          ? { 'f:annotations': strip(metadata['f:annotations'], connectorAnnotations) }
-          : {}),
-      },
+    ...fields,
+    'f:metadata': {
+      ...metadata,
+      ...(metadata['f:labels'] ? { 'f:labels': strip(metadata['f:labels'], connectorLabels) } : {}),
+      ...(metadata['f:annotations']
+        ? { 'f:annotations': strip(metadata['f:annotations'], connectorAnnotations) }
+        : {}),
     },
   };
 }
