@@ -77,6 +77,8 @@ const fmt = (n: number | undefined, digits = 1): string =>
 const x = (n: number | undefined) => (n === undefined ? 'n/a' : `${n.toFixed(2)}×`);
 const mib = (bytes: number | undefined) =>
   bytes === undefined ? 'n/a' : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const kib = (bytes: number | undefined) =>
+  bytes === undefined ? 'n/a' : `${(bytes / 2 ** 10).toFixed(0)} KiB`;
 const range = (s: Spread) => (s.n > 1 ? ` [${fmt(s.min)}–${fmt(s.max)}]` : '');
 
 function table(header: string[], rows: string[][]): string {
@@ -240,6 +242,7 @@ function footprintSection(result: BenchResult): string {
         fmt(l.seconds, 1),
         proxy ? fmt(proxy.cpuMs / 1000, 2) : 'n/a',
         proxy ? fmt((proxy.cpuMs / l.requests) * 1000, 0) : 'n/a',
+        mib(l.openRss?.[`${path}-proxy`]),
         mib(proxy?.maxRss),
         l.upstreamWatches ? String(l.upstreamWatches.during - l.upstreamWatches.before) : 'n/a',
       ],
@@ -268,6 +271,7 @@ function footprintSection(result: BenchResult): string {
         'seconds',
         'proxy CPU s',
         'proxy CPU ms / 1000 writes',
+        'proxy RSS, watches open before the writes',
         'proxy peak RSS',
         'watches the control plane served for them',
       ],
@@ -276,9 +280,9 @@ function footprintSection(result: BenchResult): string {
     '',
     `Memory of the connector proxy: ${costs.perThousandClaims === undefined ? 'n/a' : mib(costs.perThousandClaims)} ` +
       `per 1 000 cached claims (RSS at rest over idle, ${f.cachedClaims ?? 'n/a'} claims cached); ` +
-      `${costs.perWatch === undefined ? 'n/a' : `${fmt(costs.perWatch / 2 ** 10, 0)} KiB`} per open watch ` +
-      `(peak RSS under the watch load over RSS at rest). The pass-through proxy: ` +
-      `${costs.passthroughPerWatch === undefined ? 'n/a' : `${fmt(costs.passthroughPerWatch / 2 ** 10, 0)} KiB`} per open watch.`,
+      `${kib(costs.openWatch)} per open watch (RSS with the watches open, before the writes, over RSS at rest), ` +
+      `${kib(costs.perWatch)} per watch under the writes (peak RSS under the watch load over RSS at rest). ` +
+      `The pass-through proxy: ${kib(costs.passthroughOpenWatch)} and ${kib(costs.passthroughPerWatch)}.`,
     ...(['connector', 'passthrough'] as const).flatMap((path) => {
       const short = f.load[path]?.shortfall;
       return short
@@ -300,14 +304,16 @@ export function memoryCosts(result: BenchResult): {
   perThousandClaims?: number;
   perWatch?: number;
   passthroughPerWatch?: number;
+  openWatch?: number;
+  passthroughOpenWatch?: number;
 } {
   const f = result.footprint;
-  const perWatch = (path: 'connector' | 'passthrough') => {
+  const perWatch = (path: 'connector' | 'passthrough', when: 'open' | 'peak') => {
     const load = f.load[path];
     const atRest = f.rest[`${path}-proxy`]?.endRss;
-    const peak = load?.usage[`${path}-proxy`]?.maxRss;
-    return load && load.watches > 0 && atRest !== undefined && peak !== undefined
-      ? (peak - atRest) / load.watches
+    const rss = when === 'open' ? load?.openRss?.[`${path}-proxy`] : load?.usage[`${path}-proxy`]?.maxRss;
+    return load && load.watches > 0 && atRest !== undefined && rss !== undefined
+      ? (rss - atRest) / load.watches
       : undefined;
   };
   const idle = f.idle['connector-proxy'];
@@ -317,8 +323,10 @@ export function memoryCosts(result: BenchResult): {
       f.cachedClaims && idle !== undefined && atRest !== undefined
         ? ((atRest - idle) / f.cachedClaims) * 1000
         : undefined,
-    perWatch: perWatch('connector'),
-    passthroughPerWatch: perWatch('passthrough'),
+    perWatch: perWatch('connector', 'peak'),
+    passthroughPerWatch: perWatch('passthrough', 'peak'),
+    openWatch: perWatch('connector', 'open'),
+    passthroughOpenWatch: perWatch('passthrough', 'open'),
   };
 }
 

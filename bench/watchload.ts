@@ -7,7 +7,7 @@
 // (those that opened, less the writers' concurrency, so the writes are not starved of connections as well).
 import { call, parse, watch, type WatchStream } from './http.ts';
 import { claim } from './claims.ts';
-import { sample, type WindowUsage } from './footprint.ts';
+import { readProcess, sample, type WindowUsage } from './footprint.ts';
 import { pool } from './load.ts';
 import type { RequestPath } from './paths.ts';
 import { namespaces } from './setup.ts';
@@ -31,6 +31,8 @@ export interface WatchLoadResult {
   eventsDelivered: number;
   seconds: number;
   usage: Record<string, WindowUsage>;
+  /** RSS of each process with every watch open, before the writes (what holding the watches costs, no garbage). */
+  openRss?: Record<string, number>;
   /** Watches of the claims the control plane served before the watches opened, and while they were open. */
   upstreamWatches?: { before: number; during: number };
 }
@@ -133,6 +135,11 @@ export async function watchLoad(
         watches = Math.max(1, open.streams.length - settings.concurrency);
         continue;
       }
+      // Settled first: what opening them allocated on the way is garbage by now, what the watches hold is not.
+      await new Promise((r) => setTimeout(r, 3_000));
+      const openRss = Object.fromEntries(
+        Object.entries(pids).flatMap(([name, pid]) => (pid ? [[name, readProcess(pid).rss]] : [])),
+      );
       const writes = await churn(path, settings, open);
       const during = await upstreamWatches?.();
       return {
@@ -142,6 +149,7 @@ export async function watchLoad(
         ...writes,
         seconds: (performance.now() - started) / 1000,
         usage: sampler.stop(),
+        openRss,
         ...(before !== undefined && during !== undefined ? { upstreamWatches: { before, during } } : {}),
       };
     } finally {

@@ -1,0 +1,52 @@
+import { describe, expect, it } from '@jest/globals';
+import { memoryCosts, type BenchResult } from './report.ts';
+import type { WatchLoadResult } from './watchload.ts';
+
+const MiB = 2 ** 20;
+const usage = (maxRss: number, endRss = maxRss) => ({ cpuMs: 0, maxRss, endRss, ms: 1000 });
+const load = (watches: number, openRss: number, peak: number, proxy: string): WatchLoadResult => ({
+  watchesRequested: watches,
+  watches,
+  requests: 10,
+  eventsExpected: 0,
+  eventsDelivered: 0,
+  seconds: 1,
+  usage: { [proxy]: usage(peak) },
+  openRss: { [proxy]: openRss },
+});
+
+describe('memory costs', () => {
+  it('separates what open watches hold from the peak under writes, over the RSS at rest', () => {
+    const result = {
+      footprint: {
+        idle: { 'connector-proxy': 100 * MiB },
+        rest: { 'connector-proxy': usage(160 * MiB, 150 * MiB), 'passthrough-proxy': usage(120 * MiB) },
+        cachedClaims: 10_000,
+        load: {
+          connector: load(200, 170 * MiB, 250 * MiB, 'connector-proxy'),
+          passthrough: load(100, 130 * MiB, 140 * MiB, 'passthrough-proxy'),
+        },
+      },
+    } as unknown as BenchResult;
+    expect(memoryCosts(result)).toEqual({
+      perThousandClaims: 5 * MiB,
+      openWatch: (20 * MiB) / 200,
+      perWatch: (100 * MiB) / 200,
+      passthroughOpenWatch: (10 * MiB) / 100,
+      passthroughPerWatch: (20 * MiB) / 100,
+    });
+  });
+
+  it('says nothing where a reading is missing', () => {
+    const result = {
+      footprint: { idle: {}, rest: {}, load: { connector: { ...load(0, 1, 1, 'connector-proxy') } } },
+    } as unknown as BenchResult;
+    expect(memoryCosts(result)).toEqual({
+      perThousandClaims: undefined,
+      perWatch: undefined,
+      passthroughPerWatch: undefined,
+      openWatch: undefined,
+      passthroughOpenWatch: undefined,
+    });
+  });
+});
