@@ -60,6 +60,8 @@ describe('controller core on a real apiserver', () => {
       await informer.start();
       expect(informer.synced()).toBe(true);
       expect(informer.list().map((o) => o.metadata?.name)).toEqual(['before-start']);
+      // Held without managedFields unless a transform says otherwise (the server always sends them).
+      expect(informer.list()[0]?.metadata?.managedFields).toBeUndefined();
 
       await create('while-running', { test: 'informer' });
       await waitFor(() => (informer.get('while-running', ns) ? true : undefined), {

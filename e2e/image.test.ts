@@ -21,6 +21,7 @@ import { loadAll } from 'js-yaml';
 import { parseSpec } from '../operator/src/api/connection.ts';
 import { ownedNames } from '../operator/src/catalog/names.ts';
 import { desiredWorkload } from '../operator/src/connection/workload.ts';
+import { imageNodeOptions } from './harness/connector-processes.ts';
 import { repoRoot } from './harness/paths.ts';
 import { freePorts } from './harness/ports.ts';
 import { waitFor } from './harness/wait.ts';
@@ -210,7 +211,14 @@ describe('Dockerfile', () => {
     expect(entrypoints).toHaveLength(1);
     const workdir = runtime.find((s) => s.keyword === 'WORKDIR')?.args[0] ?? '';
     const argv = JSON.parse(entrypoints[0]?.content ?? '') as string[];
-    expect(argv).toEqual(['/nodejs/bin/node', join(workdir, packageJson.bin['ctp-connector'] ?? '')]);
+    expect(argv).toEqual([
+      '/nodejs/bin/node',
+      ...imageNodeOptions(),
+      join(workdir, packageJson.bin['ctp-connector'] ?? ''),
+    ]);
+    // What the benchmark starts the connector with; V8 options only (the measured memory depends on them).
+    expect(imageNodeOptions().length).toBeGreaterThan(0);
+    for (const option of imageNodeOptions()) expect(option).toMatch(/^--max-semi-space-size=\d+$/);
   });
 });
 

@@ -2,6 +2,7 @@
 // recorded for the watchdog): what the benchmark measures, since only a process of its own has an RSS and CPU time
 // that /proc can report apart from the load generator's.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -37,6 +38,17 @@ export async function compiledMainScript(): Promise<string> {
     { cwd: repoRoot },
   );
   return join(repoRoot, 'dist', 'operator', 'src', 'main.js');
+}
+
+/**
+ * The Node options the image starts the connector with: the flags between node and the script in the Dockerfile's
+ * ENTRYPOINT (exec form). The benchmark runs the compiled connector with them, so it measures what the image runs.
+ */
+export function imageNodeOptions(dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8')): string[] {
+  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  if (!entrypoint) throw new Error('the Dockerfile has no ENTRYPOINT in exec form');
+  const argv = JSON.parse(entrypoint) as string[];
+  return argv.slice(1, -1);
 }
 
 /** `ctp-connector operator` (no leader election) serving every connection's proxy on `localProxyPort`. */

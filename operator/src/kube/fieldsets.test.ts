@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { fieldSetSharing } from './fieldsets.ts';
+import { fieldSetSharing, withoutManagedFields } from './fieldsets.ts';
 
 const fieldSet: fc.Arbitrary<Record<string, unknown>> = fc.letrec((tie) => ({
   tree: fc.dictionary(
@@ -19,6 +19,19 @@ const object = fc.record({
     ),
   }),
   spec: fc.anything(),
+});
+
+describe('managedFields dropped', () => {
+  it('removes them and nothing else, from anything', () => {
+    fc.assert(
+      fc.property(object, (o) => {
+        const { managedFields: _, ...rest } = o.metadata;
+        expect(withoutManagedFields(structuredClone(o))).toEqual({ ...o, metadata: rest });
+      }),
+    );
+    for (const odd of [undefined, null, 3, 'x', {}, { metadata: null }, { metadata: 'm' }])
+      expect(withoutManagedFields(odd)).toBe(odd);
+  });
 });
 
 describe('field set sharing', () => {

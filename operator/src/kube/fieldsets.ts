@@ -1,8 +1,16 @@
-// Equal managedFields field sets shared among cached objects. Every object a manager wrote the same way carries the
-// same fieldsV1 tree — for a claim, about as large as the rest of it in memory (1.7 of 2.9 KiB for the benchmark's
-// claim, measured with V8's heap). A cache keeps one frozen copy of each distinct tree: frozen, so that code changing
-// one object's fields by mistake throws instead of changing every object that shares them. client-go's informers
-// drop managedFields instead (TransformStripManagedFields); a cache that answers reads must keep them.
+// managedFields in caches: dropped where nothing reads them, shared where a cache answers reads with them. Every
+// object a manager wrote the same way carries the same fieldsV1 tree — for a claim, about as large as the rest of it
+// in memory (1.7 of 2.9 KiB for the benchmark's claim, measured with V8's heap). Informers drop them by default, as
+// client-go's TransformStripManagedFields does; the claim cache, which answers reads, keeps one frozen copy of each
+// distinct tree instead: frozen, so that code changing one object's fields by mistake throws instead of changing
+// every object that shares them.
+
+/** The object without metadata.managedFields (changed in place: it is fresh from a list or watch). */
+export function withoutManagedFields<T>(obj: T): T {
+  const metadata = (obj as { metadata?: { managedFields?: unknown } } | undefined)?.metadata;
+  if (metadata && typeof metadata === 'object') delete metadata.managedFields;
+  return obj;
+}
 
 export interface FieldSetSharing {
   /** The object with each managedFields entry's fieldsV1 replaced by the shared equal one (entries are copied). */
