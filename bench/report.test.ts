@@ -4,7 +4,13 @@ import type { WatchLoadResult } from './watchload.ts';
 
 const MiB = 2 ** 20;
 const usage = (maxRss: number, endRss = maxRss) => ({ cpuMs: 0, maxRss, endRss, ms: 1000 });
-const load = (watches: number, openRss: number, peak: number, proxy: string): WatchLoadResult => ({
+const load = (
+  watches: number,
+  beforeRss: number,
+  openRss: number,
+  peak: number,
+  proxy: string,
+): WatchLoadResult => ({
   watchesRequested: watches,
   watches,
   requests: 10,
@@ -12,19 +18,20 @@ const load = (watches: number, openRss: number, peak: number, proxy: string): Wa
   eventsDelivered: 0,
   seconds: 1,
   usage: { [proxy]: usage(peak) },
+  beforeRss: { [proxy]: beforeRss },
   openRss: { [proxy]: openRss },
 });
 
 describe('memory costs', () => {
-  it('separates what open watches hold from the peak under writes, over the RSS at rest', () => {
+  it('separates what open watches hold from the peak under writes, over the RSS before they opened', () => {
     const result = {
       footprint: {
         idle: { 'connector-proxy': 100 * MiB },
         rest: { 'connector-proxy': usage(160 * MiB, 150 * MiB), 'passthrough-proxy': usage(120 * MiB) },
         cachedClaims: 10_000,
         load: {
-          connector: load(200, 170 * MiB, 250 * MiB, 'connector-proxy'),
-          passthrough: load(100, 130 * MiB, 140 * MiB, 'passthrough-proxy'),
+          connector: load(200, 160 * MiB, 180 * MiB, 260 * MiB, 'connector-proxy'),
+          passthrough: load(100, 120 * MiB, 130 * MiB, 140 * MiB, 'passthrough-proxy'),
         },
       },
     } as unknown as BenchResult;
@@ -39,7 +46,7 @@ describe('memory costs', () => {
 
   it('says nothing where a reading is missing', () => {
     const result = {
-      footprint: { idle: {}, rest: {}, load: { connector: { ...load(0, 1, 1, 'connector-proxy') } } },
+      footprint: { idle: {}, rest: {}, load: { connector: { ...load(0, 1, 1, 1, 'connector-proxy') } } },
     } as unknown as BenchResult;
     expect(memoryCosts(result)).toEqual({
       perThousandClaims: undefined,

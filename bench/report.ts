@@ -242,6 +242,7 @@ function footprintSection(result: BenchResult): string {
         fmt(l.seconds, 1),
         proxy ? fmt(proxy.cpuMs / 1000, 2) : 'n/a',
         proxy ? fmt((proxy.cpuMs / l.requests) * 1000, 0) : 'n/a',
+        mib(l.beforeRss?.[`${path}-proxy`]),
         mib(l.openRss?.[`${path}-proxy`]),
         mib(proxy?.maxRss),
         l.upstreamWatches ? String(l.upstreamWatches.during - l.upstreamWatches.before) : 'n/a',
@@ -271,6 +272,7 @@ function footprintSection(result: BenchResult): string {
         'seconds',
         'proxy CPU s',
         'proxy CPU ms / 1000 writes',
+        'proxy RSS before the watches',
         'proxy RSS, watches open before the writes',
         'proxy peak RSS',
         'watches the control plane served for them',
@@ -280,8 +282,8 @@ function footprintSection(result: BenchResult): string {
     '',
     `Memory of the connector proxy: ${costs.perThousandClaims === undefined ? 'n/a' : mib(costs.perThousandClaims)} ` +
       `per 1 000 cached claims (RSS at rest over idle, ${f.cachedClaims ?? 'n/a'} claims cached); ` +
-      `${kib(costs.openWatch)} per open watch (RSS with the watches open, before the writes, over RSS at rest), ` +
-      `${kib(costs.perWatch)} per watch under the writes (peak RSS under the watch load over RSS at rest). ` +
+      `${kib(costs.openWatch)} per open watch (RSS with the watches open, before the writes, over RSS before they ` +
+      `opened), ${kib(costs.perWatch)} per watch under the writes (peak RSS under the watch load over RSS before). ` +
       `The pass-through proxy: ${kib(costs.passthroughOpenWatch)} and ${kib(costs.passthroughPerWatch)}.`,
     ...(['connector', 'passthrough'] as const).flatMap((path) => {
       const short = f.load[path]?.shortfall;
@@ -310,10 +312,10 @@ export function memoryCosts(result: BenchResult): {
   const f = result.footprint;
   const perWatch = (path: 'connector' | 'passthrough', when: 'open' | 'peak') => {
     const load = f.load[path];
-    const atRest = f.rest[`${path}-proxy`]?.endRss;
+    const before = load?.beforeRss?.[`${path}-proxy`];
     const rss = when === 'open' ? load?.openRss?.[`${path}-proxy`] : load?.usage[`${path}-proxy`]?.maxRss;
-    return load && load.watches > 0 && atRest !== undefined && rss !== undefined
-      ? (rss - atRest) / load.watches
+    return load && load.watches > 0 && before !== undefined && rss !== undefined
+      ? (rss - before) / load.watches
       : undefined;
   };
   const idle = f.idle['connector-proxy'];

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { mainScript, prepareConnector } from '../e2e/harness/connector.ts';
 import {
   compiledMainScript,
+  imageNodeOptions,
   startOperatorProcess,
   startProxyProcess,
   type ProcessPlace,
@@ -79,8 +80,13 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
   const env = options.env ?? (await ownEnvironment());
   const work = join(env.dir, 'bench');
   mkdirSync(work, { recursive: true });
-  // The connector runs compiled, as in the image.
-  const place: ProcessPlace = { dir: work, pidFile: env.pidFile, script: await compiledMainScript() };
+  // The connector runs compiled and with the image's Node options, as in the image.
+  const place: ProcessPlace = {
+    dir: work,
+    pidFile: env.pidFile,
+    script: await compiledMainScript(),
+    nodeOptions: imageNodeOptions(),
+  };
   const processes: ManagedProcess[] = [];
   let passthrough: PassthroughService | undefined;
   /** Connections that exist, and every control-plane namespace one was given: removed at the end on shared clusters. */

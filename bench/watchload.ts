@@ -31,6 +31,8 @@ export interface WatchLoadResult {
   eventsDelivered: number;
   seconds: number;
   usage: Record<string, WindowUsage>;
+  /** RSS of each process before the watches opened: what the phases before left behind is not theirs. */
+  beforeRss?: Record<string, number>;
   /** RSS of each process with every watch open, before the writes (what holding the watches costs, no garbage). */
   openRss?: Record<string, number>;
   /** Watches of the claims the control plane served before the watches opened, and while they were open. */
@@ -113,6 +115,12 @@ async function churn(
   return { requests: settings.churn * 2, eventsExpected: expected, eventsDelivered: delivered() };
 }
 
+function rssOf(pids: Record<string, number | undefined>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(pids).flatMap(([name, pid]) => (pid ? [[name, readProcess(pid).rss]] : [])),
+  );
+}
+
 export async function watchLoad(
   path: RequestPath,
   settings: WatchLoadSettings,
@@ -124,6 +132,7 @@ export async function watchLoad(
   let shortfall: WatchLoadResult['shortfall'];
   for (;;) {
     const before = await upstreamWatches?.();
+    const beforeRss = rssOf(pids);
     const sampler = sample(pids, 250);
     const started = performance.now();
     const open = await openWatches(path, watches);
@@ -137,9 +146,7 @@ export async function watchLoad(
       }
       // Settled first: what opening them allocated on the way is garbage by now, what the watches hold is not.
       await new Promise((r) => setTimeout(r, 3_000));
-      const openRss = Object.fromEntries(
-        Object.entries(pids).flatMap(([name, pid]) => (pid ? [[name, readProcess(pid).rss]] : [])),
-      );
+      const openRss = rssOf(pids);
       const writes = await churn(path, settings, open);
       const during = await upstreamWatches?.();
       return {
@@ -149,6 +156,7 @@ export async function watchLoad(
         ...writes,
         seconds: (performance.now() - started) / 1000,
         usage: sampler.stop(),
+        beforeRss,
         openRss,
         ...(before !== undefined && during !== undefined ? { upstreamWatches: { before, during } } : {}),
       };
