@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { memoryCosts, type BenchResult } from './report.ts';
+import { memoryCosts, proxyMemoryTable, type BenchResult } from './report.ts';
 import type { WatchLoadResult } from './watchload.ts';
 
 const MiB = 2 ** 20;
@@ -55,5 +55,16 @@ describe('memory costs', () => {
       openWatch: undefined,
       passthroughOpenWatch: undefined,
     });
+  });
+});
+
+describe('proxy memory table', () => {
+  it('shows RSS beside the V8 heap and external memory, and what neither accounts for', () => {
+    const lines = proxyMemoryTable({
+      idle: { rss: 100 * MiB, heapTotal: 40 * MiB, heapUsed: 30 * MiB, external: 10 * MiB },
+    });
+    expect(lines.at(-1)).toContain('| idle | 100 MiB | 40 MiB | 30 MiB | 10 MiB | 50 MiB |');
+    expect(proxyMemoryTable(undefined)).toEqual([]);
+    expect(proxyMemoryTable({})).toEqual([]);
   });
 });

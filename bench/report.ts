@@ -62,6 +62,8 @@ export interface BenchResult {
     /** Claims the connector proxy's cache holds at rest (those seeded for the list sizes). */
     cachedClaims?: number;
     load: Partial<Record<'connector' | 'passthrough', WatchLoadResult>>;
+    /** The connector proxy's memory by kind, at points of the run (absent in older results). */
+    proxyMemory?: Record<string, ProcessMemory>;
   };
   profile?: { requests: number; summary: ProfileSummary };
 }
@@ -285,6 +287,7 @@ function footprintSection(result: BenchResult): string {
       `${kib(costs.openWatch)} per open watch (RSS with the watches open, before the writes, over RSS before they ` +
       `opened), ${kib(costs.perWatch)} per watch under the writes (peak RSS under the watch load over RSS before). ` +
       `The pass-through proxy: ${kib(costs.passthroughOpenWatch)} and ${kib(costs.passthroughPerWatch)}.`,
+    ...proxyMemoryTable(f.proxyMemory),
     ...(['connector', 'passthrough'] as const).flatMap((path) => {
       const short = f.load[path]?.shortfall;
       return short
@@ -296,6 +299,33 @@ function footprintSection(result: BenchResult): string {
         : [];
     }),
   ].join('\n');
+}
+
+/** A process's RSS and what its V8 heap and the memory outside the heap (Buffers, TLS) account for, in bytes. */
+export interface ProcessMemory {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+}
+
+/** The connector proxy's memory by kind: the rest of RSS is code, stacks and what the allocator has not returned. */
+export function proxyMemoryTable(memory: Record<string, ProcessMemory> | undefined): string[] {
+  if (!memory || Object.keys(memory).length === 0) return [];
+  const rows = Object.entries(memory).map(([when, m]) => [
+    when,
+    mib(m.rss),
+    mib(m.heapTotal),
+    mib(m.heapUsed),
+    mib(m.external),
+    mib(m.rss - m.heapTotal - m.external),
+  ]);
+  return [
+    '',
+    "Where the connector proxy's memory goes (its nodejs_* metrics beside /proc):",
+    '',
+    table(['when', 'RSS', 'V8 heap committed', 'V8 heap used', 'external (Buffers)', 'the rest'], rows),
+  ];
 }
 
 /**

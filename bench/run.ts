@@ -16,7 +16,7 @@ import { kubectl } from '../e2e/harness/kubectl.ts';
 import { freePorts } from '../e2e/harness/ports.ts';
 import type { ManagedProcess } from '../e2e/harness/processes.ts';
 import { repoRoot } from '../e2e/harness/paths.ts';
-import { scrapeMetrics } from '../e2e/harness/metrics.ts';
+import { metricSample, scrapeMetrics } from '../e2e/harness/metrics.ts';
 import { waitFor } from '../e2e/harness/wait.ts';
 import { claim, createAll, storedClaim, type Creation } from './claims.ts';
 import { configFromArgs, deviations, usage, type BenchConfig } from './config.ts';
@@ -36,7 +36,7 @@ import { callOk, call, parse } from './http.ts';
 import { operations, runChain, type ChainContext, type OpRun } from './overhead.ts';
 import { pathOrder, requestPaths } from './paths.ts';
 import { summarizeProfile, type CpuProfile } from './profile.ts';
-import { chart, markdown, summaryTable, type BenchResult } from './report.ts';
+import { chart, markdown, summaryTable, type BenchResult, type ProcessMemory } from './report.ts';
 import {
   claimGroup,
   connectionName,
@@ -186,6 +186,11 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
     const idle = Object.fromEntries(
       Object.entries(footprintPids()).flatMap(([n, pid]) => (pid ? [[n, readProcess(pid).rss]] : [])),
     );
+    const proxyMemory: Record<string, ProcessMemory> = {};
+    const readProxyMemory = async (when: string) => {
+      proxyMemory[when] = memoryOf(await scrapeMetrics(proxyMetrics), readProcess(connectorProxy.pid).rss);
+    };
+    await readProxyMemory('idle');
 
     // --- claims: every list size, once for the direct/pass-through group and once as the connector stores them
     const seedObjects: Creation[] = o.listSizes.flatMap((size) =>
@@ -244,6 +249,7 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
     });
     const ctx: ChainContext = { env, settings: o, clusterID, pids: chainPids() };
     const runs: OpRun[] = [];
+    await readProxyMemory('at rest');
     const metricsBefore = await scrapeMetrics(proxyMetrics);
     for (let rep = 0; rep < config.reps; rep++) {
       for (const name of pathOrder(rep)) {
@@ -252,6 +258,7 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
       }
     }
     const reads = cacheReads(metricsBefore, await scrapeMetrics(proxyMetrics));
+    await readProxyMemory('after the request overhead');
 
     // --- footprint under load
     log(`footprint under load: ${config.load.watches} watches`);
@@ -363,6 +370,7 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
         rest,
         cachedClaims: o.listSizes.reduce((a, b) => a + b, 0),
         load: { connector: loadConnector, passthrough: loadPassthrough },
+        proxyMemory,
       },
       ...(profile ? { profile } : {}),
     };
@@ -462,4 +470,14 @@ if (import.meta.main) {
       );
       process.exit(1);
     });
+}
+
+/** Where a process's RSS goes, from its prom-client default metrics (V8 heap, memory outside it). */
+function memoryOf(exposition: string, rss: number): ProcessMemory {
+  return {
+    rss,
+    heapTotal: metricSample(exposition, 'nodejs_heap_size_total_bytes'),
+    heapUsed: metricSample(exposition, 'nodejs_heap_size_used_bytes'),
+    external: metricSample(exposition, 'nodejs_external_memory_bytes'),
+  };
 }
