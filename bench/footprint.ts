@@ -52,6 +52,13 @@ export function readProcess(pid: number): ProcessReading {
   };
 }
 
+/** The RSS of each named process now (processes without a pid are left out), in bytes. */
+export function readRss(pids: Record<string, number | undefined>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(pids).flatMap(([name, pid]) => (pid ? [[name, readProcess(pid).rss]] : [])),
+  );
+}
+
 export interface WindowUsage {
   /** CPU time spent in the window, in milliseconds. */
   cpuMs: number;

@@ -31,7 +31,7 @@ import {
   type ConnectionTimes,
 } from './convergence.ts';
 import { cacheReads, openWatches } from './cache.ts';
-import { readProcess, sample } from './footprint.ts';
+import { readProcess, readRss, sample } from './footprint.ts';
 import { callOk, call, parse } from './http.ts';
 import { operations, runChain, type ChainContext, type OpRun } from './overhead.ts';
 import { pathOrder, requestPaths } from './paths.ts';
@@ -183,9 +183,7 @@ export async function runBench(config: BenchConfig, options: BenchRunOptions): P
       'connector-proxy': connectorProxy.pid,
       'passthrough-proxy': passthrough?.process.pid,
     });
-    const idle = Object.fromEntries(
-      Object.entries(footprintPids()).flatMap(([n, pid]) => (pid ? [[n, readProcess(pid).rss]] : [])),
-    );
+    const idle = readRss(footprintPids());
     const proxyMemory: Record<string, ProcessMemory> = {};
     const readProxyMemory = async (when: string) => {
       proxyMemory[when] = memoryOf(await scrapeMetrics(proxyMetrics), readProcess(connectorProxy.pid).rss);

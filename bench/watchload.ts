@@ -7,7 +7,7 @@
 // (those that opened, less the writers' concurrency, so the writes are not starved of connections as well).
 import { call, parse, watch, type WatchStream } from './http.ts';
 import { claim } from './claims.ts';
-import { readProcess, sample, type WindowUsage } from './footprint.ts';
+import { readRss, sample, type WindowUsage } from './footprint.ts';
 import { pool } from './load.ts';
 import type { RequestPath } from './paths.ts';
 import { namespaces } from './setup.ts';
@@ -115,12 +115,6 @@ async function churn(
   return { requests: settings.churn * 2, eventsExpected: expected, eventsDelivered: delivered() };
 }
 
-function rssOf(pids: Record<string, number | undefined>): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(pids).flatMap(([name, pid]) => (pid ? [[name, readProcess(pid).rss]] : [])),
-  );
-}
-
 export async function watchLoad(
   path: RequestPath,
   settings: WatchLoadSettings,
@@ -132,7 +126,7 @@ export async function watchLoad(
   let shortfall: WatchLoadResult['shortfall'];
   for (;;) {
     const before = await upstreamWatches?.();
-    const beforeRss = rssOf(pids);
+    const beforeRss = readRss(pids);
     const sampler = sample(pids, 250);
     const started = performance.now();
     const open = await openWatches(path, watches);
@@ -146,7 +140,7 @@ export async function watchLoad(
       }
       // Settled first: what opening them allocated on the way is garbage by now, what the watches hold is not.
       await new Promise((r) => setTimeout(r, 3_000));
-      const openRss = rssOf(pids);
+      const openRss = readRss(pids);
       const writes = await churn(path, settings, open);
       const during = await upstreamWatches?.();
       return {

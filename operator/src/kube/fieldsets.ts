@@ -5,9 +5,12 @@
 // distinct tree instead: frozen, so that code changing one object's fields by mistake throws instead of changing
 // every object that shares them.
 
+const metadataOf = (obj: unknown) =>
+  (obj as { metadata?: { managedFields?: unknown } | null } | null | undefined)?.metadata;
+
 /** The object without metadata.managedFields (changed in place: it is fresh from a list or watch). */
 export function withoutManagedFields<T>(obj: T): T {
-  const metadata = (obj as { metadata?: { managedFields?: unknown } } | undefined)?.metadata;
+  const metadata = metadataOf(obj);
   if (metadata && typeof metadata === 'object') delete metadata.managedFields;
   return obj;
 }
@@ -34,7 +37,7 @@ export function fieldSetSharing(atMost = 4096): FieldSetSharing {
   };
   return {
     share(obj) {
-      const metadata = (obj as { metadata?: { managedFields?: unknown } } | undefined)?.metadata;
+      const metadata = metadataOf(obj);
       const entries = metadata?.managedFields;
       if (!Array.isArray(entries)) return obj;
       metadata!.managedFields = entries.map((entry: unknown) =>
